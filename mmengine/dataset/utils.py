@@ -1,0 +1,118 @@
+"""Collate functions for DataLoaders and the per-worker seeding function."""
+from __future__ import annotations
+
+import random
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import default_collate as torch_default_collate
+
+from mmengine.registry import FUNCTIONS
+from mmengine.structures import BaseDataElement
+
+# compat: old code looks collate functions up here; they now live in the FUNCTIONS registry.
+COLLATE_FUNCTIONS = FUNCTIONS
+
+
+def worker_init_fn(worker_id: int, num_workers: int, rank: int, seed: int,
+                   disable_subprocess_warning: bool = False) -> None:
+    """Seed ``random``, numpy and torch differently in every DataLoader worker of every rank.
+
+    The seed is ``num_workers * rank + worker_id + seed``, so workers never share a random
+    stream and a run with the same seed repeats itself.
+
+    Args:
+        worker_id: Index of the worker within its DataLoader.
+        num_workers: Number of workers of the DataLoader.
+        rank: Rank of the process owning the DataLoader.
+        seed: The base random seed of the run.
+        disable_subprocess_warning: Silence warnings in every worker but the first, so
+            messages are not repeated ``num_workers`` times.
+    """
+    worker_seed = num_workers * rank + worker_id + seed
+    np.random.seed(worker_seed % 2**32)  # numpy accepts only 32-bit seeds
+    random.seed(worker_seed)
+    torch.manual_seed(worker_seed)
+    if disable_subprocess_warning and worker_id != 0:
+        warnings.simplefilter('ignore')
+
+
+def _collate(data_batch: Sequence, leaf: Callable[[Sequence], Any]) -> Any:
+    """Turn a list of samples into one batch of the same structure, applying ``leaf`` at leaves.
+
+    Strings, bytes and data elements stay lists; named tuples, sequences and mappings are
+    transposed and collated field by field.
+    """
+    if len(data_batch) == 0:
+        return list(data_batch)
+    first = data_batch[0]
+    kind = type(first)
+    if isinstance(first, (str, bytes, BaseDataElement)):
+        return list(data_batch)
+    if isinstance(first, tuple) and hasattr(first, '_fields'):  # a namedtuple
+        return kind(*(_collate(list(field), leaf) for field in zip(*data_batch)))
+    if isinstance(first, Sequence):
+        lengths = {len(item) for item in data_batch}
+        if len(lengths) != 1:
+            # compat: the reference (and PyTorch) raise RuntimeError here.
+            raise RuntimeError('Cannot collate sequences of different lengths within a batch; '
+                             f'got lengths {sorted(lengths)}. Pad them or use a custom '
+                             'collate_fn.')
+        fields = [_collate(list(field), leaf) for field in zip(*data_batch)]
+        if isinstance(first, tuple):
+            return fields
+        try:
+            return kind(fields)
+        except TypeError:  # a sequence type that cannot be built from a list
+            return fields
+    if isinstance(first, Mapping):
+        return kind({key: _collate([item[key] for item in data_batch], leaf) for key in first})
+    return leaf(data_batch)
+
+
+def pseudo_collate(data_batch: Sequence) -> Any:
+    """Group a list of samples by field without stacking anything.
+
+    A list of dicts becomes a dict of lists, a list of tuples a list of lists (one per field),
+    recursively; tensors, arrays and data elements stay as lists. This is the default collate
+    function of loaders built from config dicts.
+
+    Args:
+        data_batch: The samples of one batch.
+
+    Returns:
+        The batch with the structure of one sample and lists at the leaves.
+
+    Examples:
+        >>> pseudo_collate([dict(a=1, b='x'), dict(a=2, b='y')])
+        {'a': [1, 2], 'b': ['x', 'y']}
+    """
+    return _collate(data_batch, list)
+
+
+def default_collate(data_batch: Sequence) -> Any:
+    """Group a list of samples by field, stacking tensors, arrays and numbers into tensors.
+
+    Like PyTorch's ``default_collate``, except that data elements
+    (:class:`~mmengine.structures.BaseDataElement`) and strings stay lists and tuples become
+    lists.
+
+    Args:
+        data_batch: The samples of one batch.
+
+    Returns:
+        The batch with the structure of one sample, stacked along a new first dimension.
+
+    Examples:
+        >>> batch = default_collate([dict(x=torch.zeros(2)), dict(x=torch.ones(2))])
+        >>> batch['x'].shape
+        torch.Size([2, 2])
+    """
+    return _collate(data_batch, torch_default_collate)
+
+
+FUNCTIONS.register_module(module=pseudo_collate)
+FUNCTIONS.register_module(module=default_collate)

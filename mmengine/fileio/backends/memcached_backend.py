@@ -1,0 +1,4 @@
+"""Deep import path of :class:`MemcachedBackend`."""
+from .optional_backends import MemcachedBackend
+
+__all__ = ['MemcachedBackend']

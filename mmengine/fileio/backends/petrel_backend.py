@@ -1,0 +1,4 @@
+"""Deep import path of :class:`PetrelBackend`."""
+from .optional_backends import PetrelBackend
+
+__all__ = ['PetrelBackend']

@@ -1,0 +1,68 @@
+"""IterTimerHook: data loading time, iteration time and the estimated time left."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from mmengine.registry import HOOKS
+
+from .hook import DATA_BATCH, Hook
+
+
+@HOOKS.register_module()
+class IterTimerHook(Hook):
+    """Record ``<mode>/data_time`` and ``<mode>/time`` (seconds, Python floats) per iteration.
+
+    ``data_time`` is the time from the end of the previous iteration (or the start of the
+    epoch) to the start of this one, i.e. waiting for the dataloader; ``time`` is the whole
+    iteration including loading. The estimated time left goes to the MessageHub info ``eta``
+    (seconds): for training, from the mean iteration time since training (re)started, for
+    validation/testing, for the rest of the dataloader.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self) -> None:
+        self.time_sec_tot = 0.0
+        self.start_iter = 0
+        self._eval_sec_tot = 0.0
+        self.t = time.perf_counter()
+
+    def before_train(self, runner: Any) -> None:
+        """Start the training clock at the (possibly resumed) iteration."""
+        self.time_sec_tot = 0.0
+        self.start_iter = runner.iter
+
+    def _before_epoch(self, runner: Any, mode: str = 'train') -> None:
+        self.t = time.perf_counter()
+        if mode != 'train':
+            self._eval_sec_tot = 0.0
+
+    def after_val(self, runner: Any) -> None:
+        """Restart the clock so evaluation time is not counted as training data time."""
+        self.t = time.perf_counter()
+
+    def after_test(self, runner: Any) -> None:
+        """Restart the clock after testing."""
+        self.t = time.perf_counter()
+
+    def _before_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None,
+                     mode: str = 'train') -> None:
+        runner.message_hub.update_scalar(f'{mode}/data_time', time.perf_counter() - self.t)
+
+    def _after_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None,
+                    outputs: Any = None, mode: str = 'train') -> None:
+        now = time.perf_counter()
+        iter_time = now - self.t
+        self.t = now
+        hub = runner.message_hub
+        hub.update_scalar(f'{mode}/time', iter_time)
+        if mode == 'train':
+            self.time_sec_tot += iter_time
+            done = runner.iter - self.start_iter + 1
+            left = runner.max_iters - runner.iter - 1
+            hub.update_info('eta', self.time_sec_tot / done * left)
+        else:
+            self._eval_sec_tot += iter_time
+            left = len(getattr(runner, f'{mode}_dataloader')) - batch_idx - 1
+            hub.update_info('eta', self._eval_sec_tot / (batch_idx + 1) * left)

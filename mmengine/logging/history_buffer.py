@@ -1,0 +1,181 @@
+"""``HistoryBuffer``: the recent values of one logged scalar and statistics over them."""
+from __future__ import annotations
+
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+
+def _is_tensor(value: Any) -> bool:
+    torch = sys.modules.get('torch')
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
+def _to_numbers(values: list) -> list[float]:
+    """Convert stored values to Python floats with one host transfer per device.
+
+    Tensors on the same device are stacked first so a window of CUDA tensors costs a single
+    synchronization instead of one per element.
+    """
+    out = list(values)
+    by_device: dict[Any, list[int]] = {}
+    for i, value in enumerate(values):
+        if _is_tensor(value):
+            by_device.setdefault(value.device, []).append(i)
+    for indices in by_device.values():
+        import torch
+        stacked = torch.stack([values[i].detach().reshape(()).double() for i in indices])
+        for i, number in zip(indices, stacked.cpu().tolist()):
+            out[i] = number
+    return [float(v) for v in out]
+
+
+class HistoryBuffer:
+    """The last ``max_length`` values of a scalar and how many samples each one covers.
+
+    ``update`` stores a value as it is (a tensor stays a tensor, so updating never waits for
+    the device); the statistics convert values to Python floats when they are read, and keep
+    the converted numbers so that later reads are free.
+
+    Args:
+        log_history: Initial values. Defaults to empty.
+        count_history: Initial counts, one per value. Defaults to empty.
+        max_length: How many values are kept; older ones are dropped.
+
+    Examples:
+        >>> buf = HistoryBuffer()
+        >>> for v in (1.0, 2.0, 3.0, 4.0):
+        ...     buf.update(v)
+        >>> buf.mean(), buf.mean(2), buf.max(), buf.min(), buf.current()
+        (2.5, 3.5, 4.0, 1.0, 4.0)
+    """
+
+    _statistics_methods: dict[str, Callable] = {}
+
+    def __init__(self, log_history: Iterable = [], count_history: Iterable = [],  # noqa: B006
+                 max_length: int = 1000000) -> None:
+        if not isinstance(max_length, int) or max_length < 1:
+            raise ValueError(f'max_length must be a positive int, but got {max_length!r}.')
+        logs, counts = list(log_history), list(count_history)
+        if len(logs) != len(counts):
+            raise ValueError('log_history and count_history must have the same length, but got '
+                             f'{len(logs)} and {len(counts)}.')
+        self.max_length = max_length
+        self._log_history: deque = deque(logs, maxlen=max_length)
+        self._count_history: deque = deque(counts, maxlen=max_length)
+        self._pending = any(_is_tensor(v) for v in (*logs, *counts))
+
+    def update(self, log_val: Any, count: int = 1) -> None:
+        """Append a value (a number, numpy scalar or one-element tensor) covering ``count``."""
+        if _is_tensor(count):
+            self._pending = True
+        if _is_tensor(log_val):
+            self._pending = True
+        elif isinstance(log_val, np.ndarray):
+            log_val = float(log_val.reshape(()))
+        elif not isinstance(log_val, int | float | np.number):
+            raise TypeError('HistoryBuffer values must be numbers, numpy scalars or one-element '
+                            f'tensors, but got {type(log_val).__name__}: {log_val!r}.')
+        self._log_history.append(log_val)
+        self._count_history.append(count)
+
+    def _materialize(self) -> None:
+        """Replace stored tensors by floats (one sync), so statistics work on numbers."""
+        if self._pending:
+            numbers = _to_numbers(list(self._log_history))
+            self._log_history = deque(numbers, maxlen=self.max_length)
+            if any(_is_tensor(c) for c in self._count_history):
+                counts = _to_numbers(list(self._count_history))
+                self._count_history = deque(counts, maxlen=self.max_length)
+            self._pending = False
+
+    def _window(self, window_size: int | None) -> tuple[np.ndarray, np.ndarray]:
+        if window_size is not None and (not isinstance(window_size, int) or window_size < 1):
+            raise ValueError(f'window_size must be a positive int or None, but got '
+                             f'{window_size!r}.')
+        if not self._log_history:
+            raise RuntimeError('The HistoryBuffer is empty; call update() before reading a '
+                               'statistic.')
+        self._materialize()
+        logs = np.asarray(self._log_history, dtype=np.float64)
+        counts = np.asarray(self._count_history)
+        if window_size is None:
+            return logs, counts
+        return logs[-window_size:], counts[-window_size:]
+
+    @property
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        """The stored values and counts as two numpy arrays."""
+        if not self._log_history:
+            return np.array([]), np.array([])
+        return self._window(None)
+
+    @classmethod
+    def register_statistics(cls, method: Callable) -> Callable:
+        """Decorator registering ``method(buffer, *args)`` as a statistic named after it.
+
+        Examples:
+            >>> @HistoryBuffer.register_statistics
+            ... def doc_total(buffer):
+            ...     return float(buffer.data[0].sum())
+            >>> buf = HistoryBuffer([1.0, 2.0], [1, 1])
+            >>> buf.statistics('doc_total')
+            3.0
+        """
+        cls._statistics_methods[method.__name__] = method
+        return method
+
+    def statistics(self, method_name: str, *arg: Any, **kwargs: Any) -> Any:
+        """Compute the statistic called ``method_name`` (``'mean'``, ``'max'``, a custom one).
+
+        Raises:
+            KeyError: If no statistic of that name is registered.
+        """
+        if method_name not in self._statistics_methods:
+            raise KeyError(f'{method_name!r} is not a registered statistic; choose one of '
+                           f'{sorted(self._statistics_methods)} or register it with '
+                           '@HistoryBuffer.register_statistics.')
+        return self._statistics_methods[method_name](self, *arg, **kwargs)
+
+    def mean(self, window_size: int | None = None) -> float:
+        """Sum of the last ``window_size`` values over the sum of their counts (all if None)."""
+        logs, counts = self._window(window_size)
+        return float(logs.sum() / counts.sum())
+
+    def max(self, window_size: int | None = None) -> float:
+        """Largest of the last ``window_size`` values (all if None)."""
+        return float(self._window(window_size)[0].max())
+
+    def min(self, window_size: int | None = None) -> float:
+        """Smallest of the last ``window_size`` values (all if None)."""
+        return float(self._window(window_size)[0].min())
+
+    def current(self) -> float:
+        """The latest value."""
+        return float(self._window(1)[0][-1])
+
+    def state_dict(self, max_values: int | None = None) -> dict:
+        """Plain-data state: the last ``max_values`` values as floats, their counts, max_length."""
+        logs, counts = self.data
+        if max_values is not None:
+            logs, counts = logs[-max_values:], counts[-max_values:]
+        return {'log_history': logs.tolist(), 'count_history': counts.tolist(),
+                'max_length': self.max_length}
+
+    @classmethod
+    def from_state_dict(cls, state: dict) -> HistoryBuffer:
+        """Rebuild a buffer from :meth:`state_dict`'s output."""
+        return cls(state['log_history'], state['count_history'], state['max_length'])
+
+    def __len__(self) -> int:
+        return len(self._log_history)
+
+    def __repr__(self) -> str:
+        return f'HistoryBuffer(len={len(self)}, max_length={self.max_length})'
+
+
+for _name in ('mean', 'max', 'min', 'current'):
+    HistoryBuffer._statistics_methods[_name] = getattr(HistoryBuffer, _name)

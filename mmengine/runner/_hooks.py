@@ -1,0 +1,120 @@
+"""Hook bookkeeping for the Runner: priority insertion, participation cache, dispatch, table.
+
+Dispatch calls only the hooks whose class overrides a stage (or defines a custom stage), so a
+hook that does not take part in a stage costs nothing there. The cache is rebuilt whenever the
+hook list changes, so mutating ``runner.hooks`` stays correct.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..hooks import Hook
+from ..registry import HOOKS
+from .priority import Priority, get_priority
+
+STAGES = (
+    'before_run', 'after_load_checkpoint', 'before_train', 'before_train_epoch',
+    'before_train_iter', 'after_train_iter', 'after_train_epoch', 'before_val',
+    'before_val_epoch', 'before_val_iter', 'after_val_iter', 'after_val_epoch', 'after_val',
+    'before_save_checkpoint', 'after_train', 'before_test', 'before_test_epoch',
+    'before_test_iter', 'after_test_iter', 'after_test_epoch', 'after_test', 'after_run',
+)
+
+_class_stages: dict[type, frozenset[str]] = {}
+
+
+def _overridden_stages(hook_cls: type) -> frozenset[str]:
+    """Stages whose implementation in ``hook_cls`` differs from the no-op in ``Hook``."""
+    cached = _class_stages.get(hook_cls)
+    if cached is None:
+        stages = {name for name in STAGES
+                  if getattr(hook_cls, name, None) is not getattr(Hook, name, None)}
+        triggered = getattr(hook_cls, 'get_triggered_stages', None)
+        if callable(triggered):
+            try:
+                stages |= set(triggered(hook_cls.__new__(hook_cls)))
+            except Exception:  # a hook whose helper needs __init__ state: keep the MRO view
+                pass
+        cached = _class_stages[hook_cls] = frozenset(stages)
+    return cached
+
+
+def participates(hook: Any, stage: str) -> bool:
+    """Whether ``hook`` does something at ``stage`` (custom stage names included)."""
+    if stage in vars(hook):  # a method patched onto the instance
+        return True
+    if stage not in STAGES:
+        return callable(getattr(hook, stage, None))
+    return stage in _overridden_stages(type(hook))
+
+
+def priority_of(hook: Any) -> int:
+    """The hook's priority value (from its ``priority`` attribute, NORMAL by default)."""
+    return get_priority(getattr(hook, 'priority', Priority.NORMAL))
+
+
+class HookTable:
+    """The runner's hooks in call order, with a per-stage cache of participating hooks."""
+
+    def __init__(self) -> None:
+        self.hooks: list[Any] = []
+        self._snapshot: list[Any] = []
+        self._by_stage: dict[str, list[Any]] = {}
+
+    def insert(self, hook: Any) -> None:
+        """Insert after every hook of equal or higher priority (registration order on ties)."""
+        value = priority_of(hook)
+        position = next((index for index, other in enumerate(self.hooks)
+                         if priority_of(other) > value), len(self.hooks))
+        self.hooks.insert(position, hook)
+
+    def for_stage(self, stage: str) -> list[Any]:
+        """The hooks that take part in ``stage``, in call order."""
+        if self._snapshot != self.hooks:
+            self._snapshot = list(self.hooks)
+            self._by_stage.clear()
+        found = self._by_stage.get(stage)
+        if found is None:
+            found = self._by_stage[stage] = [h for h in self.hooks if participates(h, stage)]
+        return found
+
+    def call(self, runner: Any, stage: str, kwargs: dict[str, Any]) -> None:
+        """Call ``stage`` on every participating hook; name the hook in a TypeError."""
+        for hook in self.for_stage(stage):
+            try:
+                getattr(hook, stage)(runner, **kwargs)
+            except TypeError as exc:
+                raise TypeError(f'{exc} (raised in {type(hook).__name__}.{stage}; check that '
+                                f'its signature matches Hook.{stage})') from exc
+
+    def info(self) -> str:
+        """A table of stages and the hooks called there, in order."""
+        lines = []
+        for stage in STAGES:
+            hooks = self.for_stage(stage)
+            if not hooks:
+                continue
+            lines.append(f'{stage}:')
+            for hook in hooks:
+                value = priority_of(hook)
+                name = next((p.name for p in Priority if p.value == value), str(value))
+                lines.append(f'({name:<12}) {type(hook).__name__}')
+            lines.append(' -------------------- ')
+        return '\n'.join(lines)
+
+
+def build_hook(hook: Any, priority: int | str | Priority | None) -> Any:
+    """Build a hook from a config dict (``priority`` key allowed) and apply ``priority``."""
+    if isinstance(hook, dict):
+        cfg = dict(hook)
+        cfg_priority = cfg.pop('priority', None)
+        hook = HOOKS.build(cfg)
+        priority = priority if priority is not None else cfg_priority
+    elif not hasattr(hook, 'before_run') and not any(callable(getattr(hook, s, None))
+                                                     for s in STAGES):
+        raise TypeError(f'A hook must be a Hook instance or a config dict, but got '
+                        f'{type(hook).__name__}: {hook!r}.')
+    if priority is not None:
+        get_priority(priority)  # validate before assigning
+        hook.priority = priority
+    return hook

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mmengine.logging import HistoryBuffer
+
+
+def test_statistics_over_windows():
+    buf = HistoryBuffer()
+    for value in (3.0, 1, np.float32(5.0), np.array(2.0)):
+        buf.update(value)
+    assert buf.mean() == pytest.approx(11 / 4)
+    assert buf.mean(2) == pytest.approx(3.5)
+    assert buf.max() == 5.0 and buf.max(1) == 2.0
+    assert buf.min() == 1.0 and buf.min(2) == 2.0
+    assert buf.current() == 2.0
+    assert all(isinstance(v, float) for v in (buf.mean(), buf.max(), buf.min(), buf.current()))
+    logs, counts = buf.data
+    assert logs.tolist() == [3.0, 1.0, 5.0, 2.0] and counts.tolist() == [1, 1, 1, 1]
+
+
+def test_mean_divides_by_counts():
+    buf = HistoryBuffer()
+    buf.update(10.0, count=4)
+    buf.update(2.0, count=1)
+    assert buf.mean() == pytest.approx(12 / 5)
+
+
+def test_tensors_are_stored_as_is_until_read():
+    buf = HistoryBuffer()
+    t = torch.tensor(1.5)
+    buf.update(t)
+    buf.update(torch.tensor([2.5]))
+    assert buf._log_history[0] is t  # no conversion (no device sync) on update
+    assert buf.mean() == pytest.approx(2.0)
+    assert buf.current() == 2.5
+    assert all(isinstance(v, float) for v in buf._log_history)  # converted once, on read
+
+
+def test_initial_history_and_max_length():
+    buf = HistoryBuffer([1.0, 2.0, 3.0], [1, 1, 1], max_length=2)
+    assert buf.data[0].tolist() == [2.0, 3.0]
+    buf.update(4.0)
+    assert buf.data[0].tolist() == [3.0, 4.0] and len(buf) == 2
+    with pytest.raises(ValueError, match='same length'):
+        HistoryBuffer([1.0], [])
+    with pytest.raises(ValueError, match='max_length'):
+        HistoryBuffer(max_length=0)
+
+
+def test_errors():
+    buf = HistoryBuffer()
+    with pytest.raises(RuntimeError, match='empty'):
+        buf.mean()
+    assert buf.data[0].size == 0
+    with pytest.raises(TypeError, match='must be numbers'):
+        buf.update('1.0')
+    buf.update(1.0)
+    with pytest.raises(ValueError, match='window_size'):
+        buf.mean(0)
+    with pytest.raises(KeyError, match='not a registered statistic'):
+        buf.statistics('median_of_nothing')
+
+
+def test_register_custom_statistic():
+    @HistoryBuffer.register_statistics
+    def weighted_sum(buffer, scale=1.0):
+        logs, counts = buffer.data
+        return float((logs * counts).sum() * scale)
+
+    buf = HistoryBuffer([1.0, 2.0], [2, 3])
+    assert buf.statistics('weighted_sum') == 8.0
+    assert buf.statistics('weighted_sum', scale=0.5) == 4.0
+    assert buf.statistics('mean', 1) == pytest.approx(2 / 3)
+
+
+def test_state_dict_round_trip_keeps_last_values():
+    buf = HistoryBuffer()
+    for i in range(10):
+        buf.update(torch.tensor(float(i)))
+    state = buf.state_dict(max_values=3)
+    assert state == {'log_history': [7.0, 8.0, 9.0], 'count_history': [1, 1, 1],
+                     'max_length': 1000000}
+    restored = HistoryBuffer.from_state_dict(state)
+    assert restored.mean() == pytest.approx(8.0)
+
+
+@pytest.mark.gpu
+def test_cuda_tensors_convert_on_read():
+    buf = HistoryBuffer()
+    for i in range(4):
+        buf.update(torch.tensor(float(i), device='cuda'))
+    assert buf._log_history[0].is_cuda
+    assert buf.mean() == pytest.approx(1.5) and buf.max(2) == 3.0

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mmengine.registry import LOG_PROCESSORS
+from mmengine.runner.log_processor import LogProcessor
+from tests.test_hooks.fake_runner import FakeRunner
+
+cuda_line = pytest.mark.skipif(torch.cuda.is_available(), reason='memory appears with CUDA')
+
+
+def _fill_train(hub, n=10, loss=5.3465, time=0.1414, data_time=0.0077):
+    for _ in range(n):
+        hub.update_scalar('train/lr', 1e-3)
+        hub.update_scalar('train/data_time', data_time)
+        hub.update_scalar('train/loss', torch.tensor(loss))
+        hub.update_scalar('train/time', time)
+    hub.update_info('eta', 1103.7)
+
+
+@cuda_line
+def test_epoch_train_line_matches_tutorial(tmp_path):
+    runner = FakeRunner(tmp_path, max_epochs=5, train_len=1563)
+    runner.iter = 9
+    _fill_train(runner.message_hub)
+    tag, line = LogProcessor().get_log_after_iter(runner, 9, 'train')
+    assert line == ('Epoch(train) [1][10/1563]  lr: 1.0000e-03  eta: 0:18:23  time: 0.1414  '
+                    'data_time: 0.0077  loss: 5.3465')
+    assert tag['lr'] == pytest.approx(1e-3)
+    assert tag['loss'] == pytest.approx(5.3465)
+    assert (tag['epoch'], tag['iter']) == (1, 10)
+
+
+@cuda_line
+def test_iter_train_line_and_window_mean(tmp_path):
+    runner = FakeRunner(tmp_path, by_epoch=False, max_iters=1000)
+    hub = runner.message_hub
+    _fill_train(hub, n=10, loss=1.0)
+    _fill_train(hub, n=10, loss=3.0)  # the window of 10 sees only these
+    runner.iter = 19
+    tag, line = LogProcessor(by_epoch=False).get_log_after_iter(runner, 19, 'train')
+    assert line.startswith('Iter(train) [20/1000]  lr: 1.0000e-03  eta: 0:18:23')
+    assert line.endswith('loss: 3.0000')
+    assert 'epoch' not in tag and tag['iter'] == 20
+    _, line = LogProcessor(by_epoch=False, window_size=20).get_log_after_iter(runner, 19, 'train')
+    assert line.endswith('loss: 2.0000')
+
+
+@cuda_line
+def test_val_lines_match_tutorial(tmp_path):
+    runner = FakeRunner(tmp_path, val_len=313)
+    runner.epoch = 1  # validation runs after the first epoch was counted
+    hub = runner.message_hub
+    for _ in range(10):
+        hub.update_scalar('val/data_time', 0.0047)
+        hub.update_scalar('val/time', 0.0122)
+    hub.update_info('eta', 3.5)
+    processor = LogProcessor()
+    _, line = processor.get_log_after_iter(runner, 9, 'val')
+    assert line == ('Epoch(val) [1][10/313]    eta: 0:00:03  time: 0.0122  '
+                    'data_time: 0.0047')
+    hub.update_scalar('val/accuracy', 35.7)
+    tag, line = processor.get_log_after_epoch(runner, 313, 'val')
+    assert line == 'Epoch(val) [1][313/313]  accuracy: 35.7000'
+    assert tag['accuracy'] == pytest.approx(35.7)
+    assert tag['time'] == pytest.approx(0.0122)
+
+
+def test_test_and_iter_based_eval_headers(tmp_path):
+    runner = FakeRunner(tmp_path, val_len=4)
+    runner.message_hub.update_scalar('test/acc', 1.0)
+    _, line = LogProcessor().get_log_after_epoch(runner, 4, 'test')
+    assert line == 'Epoch(test) [4/4]  acc: 1.0000'
+    _, line = LogProcessor(by_epoch=False).get_log_after_epoch(runner, 4, 'test')
+    assert line == 'Iter(test) [4/4]  acc: 1.0000'
+    _, line = LogProcessor(by_epoch=False).get_log_after_iter(runner, 1, 'test')
+    assert line.startswith('Iter(test) [2/4]')
+
+
+def test_hierarchy_and_custom_cfg(tmp_path):
+    runner = FakeRunner(tmp_path)
+    hub = runner.message_hub
+    for value in (1.0, 5.0, 3.0):
+        hub.update_scalar('train/loss', value)
+    processor = LogProcessor(log_with_hierarchy=True, custom_cfg=[
+        dict(data_src='loss', log_name='loss_max', method_name='max', window_size='global')])
+    runner.iter = 2
+    tag, line = processor.get_log_after_iter(runner, 2, 'train')
+    assert tag['train/loss'] == pytest.approx(3.0)
+    assert tag['train/loss_max'] == pytest.approx(5.0)
+    assert 'loss_max: 5.0000' in line and 'train/' not in line
+
+
+def test_custom_cfg_errors_and_registry():
+    with pytest.raises(ValueError, match='data_src'):
+        LogProcessor(custom_cfg=[dict(method_name='max')])
+    with pytest.raises(ValueError, match='epoch'):
+        LogProcessor(by_epoch=False, custom_cfg=[dict(data_src='loss', window_size='epoch')])
+    with pytest.raises(ValueError, match='mode'):
+        LogProcessor().get_log_after_iter(None, 0, 'predict')
+    assert isinstance(LOG_PROCESSORS.build(dict(type='LogProcessor')), LogProcessor)
+
+
+def _check_rank_average(rank, world_size):
+    import tempfile
+
+    from mmengine.logging import MessageHub
+    from tests.test_hooks.fake_runner import FakeRunner
+    runner = FakeRunner(tempfile.mkdtemp())
+    MessageHub._instance_dict.clear()
+    runner.message_hub = MessageHub.get_instance(f'rank{rank}')
+    runner.message_hub.update_scalar('train/loss', torch.tensor(float(rank + 1)))
+    runner.message_hub.update_scalar('train/time', float(rank))
+    tag, _ = LogProcessor().get_log_after_iter(runner, 0, 'train')
+    assert tag['loss'] == pytest.approx(1.5)  # (1 + 2) / 2
+    assert tag['time'] == pytest.approx(rank)  # times are not averaged
+
+
+@pytest.mark.dist
+def test_losses_averaged_across_ranks():
+    from tests._helpers.dist import run_on_ranks
+    run_on_ranks(_check_rank_average, world_size=2)

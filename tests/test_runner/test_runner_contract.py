@@ -1,0 +1,187 @@
+"""Contract tests: the order and count of hook stages in every kind of run."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from mmengine.hooks import Hook
+from mmengine.testing import RunnerTestCase
+from tests._helpers.recording import RecordingHook
+
+
+class _Case(RunnerTestCase):
+    def runTest(self):  # pragma: no cover - unittest needs one test method
+        pass
+
+
+@pytest.fixture
+def case():
+    instance = _Case()
+    instance.setUp()
+    yield instance
+    instance.tearDown()
+
+
+def _run(case, cfg, action='train'):
+    cfg = copy.deepcopy(cfg)
+    recorder = RecordingHook()
+    cfg.custom_hooks = [recorder]
+    runner = case.build_runner(cfg)
+    recorder = _find(runner, RecordingHook)  # the config (and its hooks) is deep-copied
+    result = getattr(runner, action)()
+    return runner, recorder, result
+
+
+def _find(runner, hook_type):
+    return next(h for h in runner.hooks if isinstance(h, hook_type))
+
+
+def _iteration_block(mode, n):
+    block = []
+    for _ in range(n):
+        block += [f'before_{mode}_iter', f'after_{mode}_iter']
+    return block
+
+
+def _eval_block(mode, n_iters):
+    return ([f'before_{mode}', f'before_{mode}_epoch'] + _iteration_block(mode, n_iters)
+            + [f'after_{mode}_epoch', f'after_{mode}'])
+
+
+def test_epoch_based_stage_order(case):
+    cfg = case.epoch_based_cfg
+    cfg.default_hooks = dict(checkpoint=None)
+    runner, recorder, _ = _run(case, cfg)
+    per_epoch = (['before_train_epoch'] + _iteration_block('train', 4) + ['after_train_epoch']
+                 + _eval_block('val', 4))
+    expected = ['before_run', 'before_train'] + per_epoch * 2 + ['after_train', 'after_run']
+    assert recorder.stages() == expected
+    assert runner.epoch == 2 and runner.iter == 8
+    assert [d for s, d in recorder.calls if s == 'before_train_iter'] == [0, 1, 2, 3] * 2
+
+
+def test_iter_based_stage_order_and_validation_interval(case):
+    cfg = case.iter_based_cfg
+    cfg.train_cfg = dict(by_epoch=False, max_iters=6, val_interval=4)
+    cfg.default_hooks = dict(checkpoint=None)
+    runner, recorder, _ = _run(case, cfg)
+    expected = (['before_run', 'before_train', 'before_train_epoch']
+                + _iteration_block('train', 4) + _eval_block('val', 4)
+                + _iteration_block('train', 2) + _eval_block('val', 4)
+                + ['after_train_epoch', 'after_train', 'after_run'])
+    assert recorder.stages() == expected
+    assert [d for s, d in recorder.calls if s == 'after_train_iter'] == list(range(6))
+    assert runner.iter == 6
+
+
+def test_val_begin_and_interval(case):
+    cfg = case.epoch_based_cfg
+    cfg.train_cfg = dict(by_epoch=True, max_epochs=5, val_begin=2, val_interval=2)
+    cfg.default_hooks = dict(checkpoint=None)
+    _, recorder, _ = _run(case, cfg)
+    # validation after epochs 2 and 4, and after the last epoch (5)
+    epochs_seen, val_after = 0, []
+    for stage in recorder.stages():
+        if stage == 'after_train_epoch':
+            epochs_seen += 1
+        if stage == 'before_val':
+            val_after.append(epochs_seen)
+    assert val_after == [2, 4, 5]
+
+
+def test_val_only_and_test_only(case):
+    _, recorder, metrics = _run(case, case.epoch_based_cfg, 'val')
+    assert recorder.stages() == ['before_run'] + _eval_block('val', 4) + ['after_run']
+    assert metrics == {'acc': 1}
+    _, recorder, metrics = _run(case, case.epoch_based_cfg, 'test')
+    assert recorder.stages() == ['before_run'] + _eval_block('test', 4) + ['after_run']
+    assert metrics == {'acc': 1}
+
+
+class _StopAfterFirstEpoch(Hook):
+    def after_train_epoch(self, runner):
+        runner.train_loop.stop_training = True
+
+
+def test_early_stop_ends_training(case):
+    cfg = copy.deepcopy(case.epoch_based_cfg)
+    cfg.train_cfg = dict(by_epoch=True, max_epochs=5)
+    cfg.default_hooks = dict(checkpoint=None)
+    recorder = RecordingHook()
+    cfg.custom_hooks = [_StopAfterFirstEpoch(), recorder]
+    runner = case.build_runner(cfg)
+    recorder = _find(runner, RecordingHook)
+    runner.train()
+    assert runner.epoch == 1
+    assert recorder.stages().count('after_train_epoch') == 1
+
+
+def test_checkpoint_stages_called_around_save_and_resume(case):
+    cfg = case.epoch_based_cfg
+    runner, recorder, _ = _run(case, cfg)
+    assert recorder.stages().count('before_save_checkpoint') == 2
+    cfg = copy.deepcopy(cfg)
+    cfg.train_cfg = dict(by_epoch=True, max_epochs=3)
+    cfg.resume = True
+    runner, recorder, _ = _run(case, cfg)
+    assert recorder.stages()[:2] == ['before_run', 'after_load_checkpoint']
+    assert recorder.stages().count('after_train_epoch') == 1
+    assert runner.epoch == 3
+
+
+def test_hooks_only_called_where_they_participate(case):
+    class OnlyAfterRun(Hook):
+        calls = 0
+
+        def after_run(self, runner):
+            type(self).calls += 1
+
+    cfg = copy.deepcopy(case.epoch_based_cfg)
+    cfg.custom_hooks = [OnlyAfterRun()]
+    runner = case.build_runner(cfg)
+    hook = _find(runner, OnlyAfterRun)
+    assert hook not in runner._hook_table.for_stage('after_train_iter')
+    runner.train()
+    assert OnlyAfterRun.calls == 1
+
+
+def test_type_error_in_hook_names_the_hook(case):
+    class Broken(Hook):
+        def before_train(self, runner, unexpected):
+            pass
+
+    cfg = copy.deepcopy(case.epoch_based_cfg)
+    cfg.custom_hooks = [Broken()]
+    runner = case.build_runner(cfg)
+    with pytest.raises(TypeError, match=r'Broken\.before_train'):
+        runner.train()
+
+
+def test_priority_order_and_ties(case):
+    class A(Hook):
+        priority = 'HIGH'
+
+        def before_run(self, runner):
+            pass
+
+    class B(Hook):
+        def before_run(self, runner):
+            pass
+
+    class C(Hook):
+        def before_run(self, runner):
+            pass
+
+    cfg = copy.deepcopy(case.epoch_based_cfg)
+    cfg.custom_hooks = [B(), C(), A(), dict(type='EmptyCacheHook', priority='LOWEST')]
+    runner = case.build_runner(cfg)
+    names = [type(h).__name__ for h in runner.hooks]
+    assert names.index('A') < names.index('B') < names.index('C')
+    assert names[-1] == 'EmptyCacheHook'
+    assert names[0] == 'RuntimeInfoHook'
+    # mutations of runner.hooks are seen by dispatch
+    runner.hooks.pop(names.index('B'))
+    assert 'B' not in [type(h).__name__ for h in runner._hook_table.for_stage('before_run')]
+    info = runner.get_hooks_info()
+    assert 'before_run:' in info and '(HIGH        ) A' in info
