@@ -41,13 +41,15 @@ class ParamSchedulerHook(Hook):
                          outputs: dict | None = None) -> None:
         """Step the iteration-based schedulers."""
         for scheduler in _all_schedulers(runner):
-            if not scheduler.by_epoch and not _needs_metrics(scheduler):
+            # Metric-driven schedulers also step here: a plain step() advances their
+            # [begin, end) window; the metric is judged in after_val_epoch.
+            if not scheduler.by_epoch:
                 scheduler.step()
 
     def after_train_epoch(self, runner: Any) -> None:
         """Step the epoch-based schedulers."""
         for scheduler in _all_schedulers(runner):
-            if scheduler.by_epoch and not _needs_metrics(scheduler):
+            if scheduler.by_epoch:
                 scheduler.step()
 
     def after_val_epoch(self, runner: Any, metrics: dict[str, float] | None = None) -> None:

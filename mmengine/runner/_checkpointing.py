@@ -51,17 +51,17 @@ def _batch_size(dataloader: Any) -> int | None:
     return size
 
 
-def data_position(train_loop: Any, end_of_epoch: bool) -> dict[str, Any]:
+def data_position(train_loop: Any, meta: dict[str, Any], end_of_epoch: bool
+                  ) -> dict[str, Any]:
     """Where the data stream stands: the sampler epoch and batches consumed in this pass.
 
     Args:
         train_loop: The training loop.
+        meta: The checkpoint's meta; its ``epoch`` is the pass a resumed run continues.
         end_of_epoch: The save happens after an epoch ended (the next pass starts fresh).
     """
-    epoch = train_loop.epoch
-    consumed = train_loop._batch_in_epoch
-    if end_of_epoch:
-        epoch, consumed = epoch + 1, 0
+    epoch = meta['epoch'] if end_of_epoch else train_loop.epoch
+    consumed = 0 if end_of_epoch else train_loop._batch_in_epoch
     position: dict[str, Any] = {'epoch': int(epoch), 'batch_in_epoch': int(consumed)}
     sampler = _index_sampler(train_loop.dataloader)
     batch_size = _batch_size(train_loop.dataloader)

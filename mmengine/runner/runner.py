@@ -625,10 +625,11 @@ class Runner:
         checkpoint = _load_checkpoint(filename, map_location=map_location)
         if not isinstance(checkpoint, dict):
             raise RuntimeError(f'{filename} does not hold a checkpoint dict.')
+        # Hooks see the checkpoint first and may adjust it (e.g. EMA weights for testing).
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         state_dict = checkpoint.get('state_dict', checkpoint)
         state_dict = {_revise(k, revise_keys): v for k, v in state_dict.items()}
         load_state_dict(self.model, state_dict, strict=strict, logger=self.logger)
-        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
 
@@ -641,10 +642,13 @@ class Runner:
             raise TypeError(f'meta must be a dict or None, but got {type(meta).__name__}.')
         meta = dict(meta or {})
         loop = self.train_loop if self._train_loop is not None else None
+        # setdefault: a hook re-saving an earlier step passes that step's epoch/iter.
         if by_epoch:
-            meta.update(epoch=self.epoch + 1, iter=self.iter)
+            meta.setdefault('epoch', self.epoch + 1)
+            meta.setdefault('iter', self.iter)
         else:
-            meta.update(epoch=self.epoch, iter=self.iter + 1)
+            meta.setdefault('epoch', self.epoch)
+            meta.setdefault('iter', self.iter + 1)
         meta.update(cfg=self.cfg.pretty_text if self.cfg else '', seed=self.seed,
                     experiment_name=self.experiment_name,
                     time=time.strftime('%Y%m%d_%H%M%S', time.localtime()),
@@ -676,8 +680,8 @@ class Runner:
             checkpoint['param_schedulers'] = _checkpointing.scheduler_states(
                 self.param_schedulers)
         if isinstance(self._train_loop, BaseLoop):
-            checkpoint['data_position'] = _checkpointing.data_position(self._train_loop,
-                                                                       end_of_epoch=by_epoch)
+            checkpoint['data_position'] = _checkpointing.data_position(
+                self._train_loop, meta, end_of_epoch=by_epoch)
         checkpoint['rng'] = _checkpointing.rng_state()
         return checkpoint
 

@@ -162,13 +162,14 @@ def wait_continue(figure: Any, timeout: float = 0, continue_key: str = ' ') -> i
     if backend in ('agg', 'pdf', 'svg', 'ps', 'cairo') or 'inline' in backend:
         return 0  # nothing to wait for without an interactive window
     canvas = figure.canvas
+    received: list = []
+
+    def handler(event: Any) -> None:
+        received.append(event)
+        canvas.stop_event_loop()
+
     while True:
-        received: list = []
-
-        def handler(event: Any) -> None:
-            received.append(event)
-            canvas.stop_event_loop()
-
+        received.clear()
         ids = [canvas.mpl_connect(name, handler) for name in ('key_press_event', 'close_event')]
         try:
             canvas.start_event_loop(timeout)

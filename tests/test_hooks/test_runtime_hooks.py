@@ -171,7 +171,9 @@ def test_param_scheduler_hook_steps(tmp_path):
     _train(runner, [hook], 2, [torch.tensor(0.)] * 6)
     hook.after_val_epoch(runner, {'loss': 0.3})
     assert len(by_iter.steps) == 6 and len(by_epoch.steps) == 2
-    assert plateau.steps == [({'loss': 0.3}, )]
+    # a metric-driven scheduler counts its window on plain steps (one per epoch here) and
+    # judges the metric after validation
+    assert plateau.steps == [(), (), ({'loss': 0.3}, )]
     runner.param_schedulers = {'gen': [by_iter], 'disc': [by_epoch]}
     hook.after_train_iter(runner, 0)
     assert len(by_iter.steps) == 7 and len(by_epoch.steps) == 2

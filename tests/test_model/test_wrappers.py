@@ -49,7 +49,7 @@ def _check_ddp_accumulation(rank: int, world_size: int) -> None:
     gathered = _gather(after_first, world_size)
     assert not torch.allclose(gathered[0], gathered[1]), 'grads were synced on accumulation'
     own_first = _local_grads(reference, [_rank_batch(rank, 0)])
-    assert torch.allclose(after_first * 2, own_first[0] , atol=1e-5)  # halved by accumulation
+    assert torch.allclose(after_first * 2, own_first[0], atol=1e-5)  # halved by accumulation
 
     ddp.train_step(_rank_batch(rank, 1), optim)  # update step: synced
     after_second = optim.grads[1]

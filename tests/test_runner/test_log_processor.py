@@ -121,3 +121,18 @@ def _check_rank_average(rank, world_size):
 def test_losses_averaged_across_ranks():
     from tests._helpers.dist import run_on_ranks
     run_on_ranks(_check_rank_average, world_size=2)
+
+
+@pytest.mark.gpu
+def test_memory_column_on_cuda(tmp_path):
+    runner = FakeRunner(tmp_path, max_epochs=5, train_len=1563)
+    runner.model = torch.nn.Linear(2, 2).cuda()
+    block = torch.empty(64 * 1024 * 1024, dtype=torch.uint8, device='cuda')  # 64 MB
+    _fill_train(runner.message_hub)
+    tag, line = LogProcessor().get_log_after_iter(runner, 9, 'train')
+    del block
+    assert tag['memory'] >= 64
+    assert f'data_time: 0.0077  memory: {tag["memory"]}  loss: 5.3465' in line
+    # the peak was reset: the next logged line reports only what was allocated since
+    _, line = LogProcessor().get_log_after_iter(runner, 9, 'train')
+    assert f'memory: {tag["memory"]}' not in line

@@ -1,6 +1,7 @@
 """AmpOptimWrapper: automatic mixed precision with torch.autocast and torch.amp.GradScaler."""
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -64,6 +65,9 @@ class AmpOptimWrapper(OptimWrapper):
         self.loss_scaler = None
         if self.cast_dtype is None or self.cast_dtype == torch.float16:
             self.loss_scaler = self._build_scaler(loss_scale, use_fsdp)
+        elif loss_scale != 'dynamic':
+            warnings.warn(f'loss_scale={loss_scale!r} is ignored: dtype={dtype!r} needs no loss '
+                          f'scaling, so no GradScaler is used.', stacklevel=2)
 
     def _parse_dtype(self, dtype: str | torch.dtype | None) -> torch.dtype | None:
         if dtype is None:

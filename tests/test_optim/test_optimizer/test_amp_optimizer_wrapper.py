@@ -68,6 +68,8 @@ def test_bf16_runs_under_cpu_autocast_without_scaler():
     wrapper = _wrapper(model, dtype='bfloat16')
     assert wrapper.loss_scaler is None and wrapper.cast_dtype is torch.bfloat16
     assert 'loss_scaler' not in wrapper.state_dict()
+    with pytest.warns(UserWarning, match='loss_scale=512.0 is ignored'):
+        _wrapper(model, dtype='bfloat16', loss_scale=512.)
     before = model.weight.detach().clone()
     with wrapper.optim_context(model):
         out = model(torch.ones(1, 2))

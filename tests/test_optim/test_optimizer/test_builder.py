@@ -173,11 +173,12 @@ def _check_ddp_accumulation_skips_sync(rank: int, world_size: int) -> None:
     assert weights[0].item() == pytest.approx(start - 0.15)
 
 
-@pytest.mark.dist
-def test_zero_redundancy_optimizer_state_dict_on_two_ranks():
-    run_on_ranks(_check_zero_state_dict, world_size=2)
+def _check_distributed(rank: int, world_size: int) -> None:
+    # one spawn for both checks: starting processes costs far more than the checks
+    _check_zero_state_dict(rank, world_size)
+    _check_ddp_accumulation_skips_sync(rank, world_size)
 
 
 @pytest.mark.dist
-def test_ddp_accumulation_synchronizes_only_updating_iterations():
-    run_on_ranks(_check_ddp_accumulation_skips_sync, world_size=2)
+def test_zero_state_dict_and_ddp_accumulation_on_two_ranks():
+    run_on_ranks(_check_distributed, world_size=2)
