@@ -58,7 +58,8 @@ class CheckpointHook(Hook):
     Files (in ``out_dir``, default the work_dir): ``epoch_{n}.pth`` / ``iter_{n}.pth`` (or
     ``filename_tmpl``), ``best_{metric}_epoch_{n}.pth`` / ``best_{metric}_iter_{n}.pth``, and
     ``<work_dir>/last_checkpoint`` naming the newest regular checkpoint (written after it,
-    atomically). Only rank 0 writes or deletes files. The best score, best file and kept
+    atomically), and ``<work_dir>/last_checkpoint.json`` recording every saved checkpoint's
+    size and SHA-256 so a resume can verify it. Only rank 0 writes or deletes files. The best score, best file and kept
     checkpoints are stored in the MessageHub, so they survive a resume.
 
     Args:
@@ -84,6 +85,10 @@ class CheckpointHook(Hook):
         published_keys: Keys kept in a published copy of the last and/or best checkpoint,
             named ``<name>-<first 8 hex digits of the file's SHA-256>.pth``.
         save_begin: First epoch/iteration from which ``interval`` counts. Defaults to 0.
+        on_save_error: What a failed save (disk full, permission denied) does: ``'raise'``
+            (default) logs the error and re-raises it, stopping training with nothing
+            half-written; ``'continue'`` logs it and trains on without that checkpoint.
+            Either way earlier checkpoints and ``last_checkpoint`` stay intact.
         **kwargs: Extra arguments of ``runner.save_checkpoint``.
     """
 
@@ -101,7 +106,7 @@ class CheckpointHook(Hook):
                  less_keys: Any = None, file_client_args: dict | None = None,
                  filename_tmpl: str | None = None, backend_args: dict | None = None,
                  published_keys: str | list[str] | None = None, save_begin: int = 0,
-                 **kwargs: Any) -> None:
+                 on_save_error: str = 'raise', **kwargs: Any) -> None:
         self.interval = interval
         self.by_epoch = by_epoch
         self.save_optimizer = save_optimizer
@@ -115,6 +120,10 @@ class CheckpointHook(Hook):
         if not isinstance(save_begin, int) or save_begin < 0:
             raise ValueError(f'`save_begin` must be a non-negative int, got {save_begin!r}.')
         self.save_begin = save_begin
+        if on_save_error not in ('raise', 'continue'):
+            raise ValueError(f"`on_save_error` must be 'raise' or 'continue', got "
+                             f'{on_save_error!r}.')
+        self.on_save_error = on_save_error
         self.greater_keys = (self._default_greater_keys if greater_keys is None
                              else tuple(_as_list('greater_keys', greater_keys, str)))
         self.less_keys = (self._default_less_keys if less_keys is None
@@ -128,6 +137,7 @@ class CheckpointHook(Hook):
         self.last_ckpt: str | None = None
         self.keep_ckpt_ids: deque = deque()
         self.file_backend: Any = None
+        self._work_dir: str | None = None
 
     # ------------------------------------------------------------------- configuration
     def _setup_best(self, save_best: Any, rule: Any) -> None:
@@ -170,6 +180,7 @@ class CheckpointHook(Hook):
         """Resolve ``out_dir``, announce it, and restore best/kept bookkeeping on resume."""
         from mmengine.fileio import get_file_backend
         work_dir = str(runner.work_dir)
+        self._work_dir = work_dir
         if self.out_dir is None:
             self.out_dir = work_dir
         self.file_backend = get_file_backend(self.out_dir, backend_args=self.backend_args)
@@ -239,6 +250,33 @@ class CheckpointHook(Hook):
             self.file_backend.remove(path)
         elif self.file_backend.isdir(path):
             self.file_backend.rmtree(path)
+        if self._work_dir is not None:
+            from mmengine.runner.checkpoint import forget_checkpoint
+            forget_checkpoint(self._work_dir, path)
+
+    def _try_save(self, runner: Any, filename: str, **kwargs: Any) -> bool:
+        """``runner.save_checkpoint`` into ``out_dir/filename``; False when it failed and
+        ``on_save_error='continue'``."""
+        try:
+            runner.save_checkpoint(self.out_dir, filename, backend_args=self.backend_args,
+                                   **kwargs)
+        except OSError as exc:
+            runner.logger.error(f'Saving checkpoint {filename} in {self.out_dir} failed: '
+                                f'{exc}')
+            if self.on_save_error == 'raise':
+                raise
+            runner.logger.warning("on_save_error='continue': training goes on without this "
+                                  'checkpoint.')
+            return False
+        return True
+
+    def _record(self, runner: Any, path: str, kind: str, meta: dict) -> None:
+        """Record size and SHA-256 (and, for regular ones, ``last_checkpoint``); rank 0."""
+        if not is_main_process():
+            return
+        from mmengine.runner.checkpoint import record_checkpoint
+        record_checkpoint(str(runner.work_dir), path, kind, update_pointer=kind == 'regular',
+                          epoch=int(meta['epoch']), iter=int(meta['iter']))
 
     def _save_checkpoint(self, runner: Any) -> None:
         if self.by_epoch:
@@ -250,22 +288,30 @@ class CheckpointHook(Hook):
         self._save_checkpoint_with_step(runner, step, meta)
 
     def _save_checkpoint_with_step(self, runner: Any, step: int, meta: dict) -> None:
-        if self.max_keep_ckpts > 0 and step not in self.keep_ckpt_ids:
-            # Remove first so the disk has room for the new file.
-            while len(self.keep_ckpt_ids) >= self.max_keep_ckpts:
-                self._remove(self.keep_ckpt_ids.popleft())
-            self.keep_ckpt_ids.append(step)
-            runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
-        filename = self.filename_tmpl.format(step)
-        self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
-        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
-        runner.save_checkpoint(self.out_dir, filename, save_optimizer=self.save_optimizer,
-                               save_param_scheduler=self.save_param_scheduler, meta=meta,
-                               by_epoch=self.by_epoch, backend_args=self.backend_args,
-                               **self.args)
-        if is_main_process():
-            from mmengine.fileio import put_text
-            put_text(self.last_ckpt, osp.join(str(runner.work_dir), 'last_checkpoint'))
+        hub = runner.message_hub
+        kept, dropped = list(self.keep_ckpt_ids), []
+        if self.max_keep_ckpts > 0 and step not in kept:
+            kept.append(step)
+            dropped, kept = kept[:-self.max_keep_ckpts], kept[-self.max_keep_ckpts:]
+        previous = (self.last_ckpt, hub.get_info('keep_ckpt_ids'))
+        path = self._path(step)
+        # The hub is updated first so the checkpoint itself carries this bookkeeping.
+        self.last_ckpt = path
+        hub.update_info('last_ckpt', path)
+        if self.max_keep_ckpts > 0:
+            hub.update_info('keep_ckpt_ids', kept)
+        if not self._try_save(runner, self.filename_tmpl.format(step), save_optimizer=self.save_optimizer,
+                              save_param_scheduler=self.save_param_scheduler, meta=meta,
+                              by_epoch=self.by_epoch, **self.args):
+            self.last_ckpt = previous[0]
+            hub.update_info('last_ckpt', previous[0])
+            hub.update_info('keep_ckpt_ids', previous[1])
+            return
+        self._record(runner, path, 'regular', meta)
+        # Old files go only once the new one is safely on disk.
+        self.keep_ckpt_ids = deque(kept)
+        for old in dropped:
+            self._remove(old)
 
     def _save_best_checkpoint(self, runner: Any, metrics: dict) -> None:
         if not self.save_best:
@@ -287,28 +333,40 @@ class CheckpointHook(Hook):
             best = runner.message_hub.get_info(score_key, self.init_value_map[rule])
             if score is None or not self.is_better_than[key](score, best):
                 continue
-            updated = True
-            runner.message_hub.update_info(score_key, score)
             previous = self.best_ckpt_path if single else self.best_ckpt_path_dict.get(key)
-            if previous:
-                self._remove(previous)
-                runner.logger.info(f'The previous best checkpoint {previous} is removed')
             best_name = f'best_{key}_{filename}'.replace('/', '_')
             best_path = self.file_backend.join_path(self.out_dir, best_name)
+            if not self._save_best(runner, (score_key, score), (path_key, best_path), meta):
+                continue
+            updated = True
             if single:
                 self.best_ckpt_path = best_path
             else:
                 self.best_ckpt_path_dict[key] = best_path
-            runner.message_hub.update_info(path_key, best_path)
-            runner.save_checkpoint(self.out_dir, best_name, save_optimizer=False,
-                                   save_param_scheduler=False, meta=meta, by_epoch=False,
-                                   backend_args=self.backend_args)
+            if previous and previous != best_path:
+                self._remove(previous)
+                runner.logger.info(f'The previous best checkpoint {previous} is removed')
             runner.logger.info(f'The best checkpoint with {float(score):0.4f} {key} at {step} '
                                f'{unit} is saved to {best_name}.')
         # The regular checkpoint of this step was written before this validation: re-save it
         # so that it carries the new best score and path and a resume recovers them.
         if updated and self.last_ckpt is not None and self.last_ckpt == self._path(step):
             self._save_checkpoint_with_step(runner, step, meta)
+
+    def _save_best(self, runner: Any, score: tuple, path: tuple, meta: dict) -> bool:
+        """Save a best checkpoint carrying its new ``(key, value)`` score and path in the hub;
+        on a tolerated failure the hub is restored and False returned."""
+        hub = runner.message_hub
+        previous = [(key, hub.get_info(key)) for key, _ in (score, path)]
+        for key, value in (score, path):
+            hub.update_info(key, value)
+        if not self._try_save(runner, osp.basename(path[1]), save_optimizer=False, save_param_scheduler=False,
+                              meta=meta, by_epoch=False):
+            for key, value in previous:
+                hub.update_info(key, value)
+            return False
+        self._record(runner, path[1], 'best', meta)
+        return True
 
     def _publish_model(self, runner: Any, ckpt_path: str) -> None:
         """Write ``<name>-<sha256[:8]>.pth`` holding only ``published_keys``."""

@@ -80,6 +80,11 @@ def restore_data_position(train_loop: Any, position: dict[str, Any]) -> bool:
         cannot resume part-way (the pass then restarts from its beginning).
     """
     epoch, consumed = position['epoch'], position['batch_in_epoch']
+    batch_size = _batch_size(train_loop.dataloader)
+    skip = position.get('sampler', {}).get('skip')
+    if skip is not None and batch_size:
+        # The sampler skips samples; with a changed batch size count batches in the new one.
+        consumed = int(skip) // int(batch_size)
     iterator = getattr(train_loop, 'dataloader_iterator', None)
     if iterator is not None:
         iterator.epoch, iterator.batch_in_epoch = epoch, consumed
@@ -101,16 +106,70 @@ def scheduler_states(schedulers: Any) -> Any:
     return [s.state_dict() for s in schedulers]
 
 
-def load_scheduler_states(schedulers: Any, states: Any) -> None:
-    """Load what :func:`scheduler_states` produced into matching schedulers."""
-    if isinstance(schedulers, dict):
-        for name, group in schedulers.items():
-            for scheduler, state in zip(group, states[name]):
-                scheduler.load_state_dict(state)
-        return
+# State a scheduler accumulates while stepping; everything else is its configuration.
+_PROGRESS_KEYS = frozenset({'last_step', 'base_values', 'best', 'num_bad_epochs',
+                            'cooldown_counter'})
+
+
+def _merge_scheduler_state(scheduler: Any, saved: dict, where: str) -> tuple[dict, list[str]]:
+    """The saved progress with the current scheduler's configuration (the new config wins).
+
+    Returns:
+        The state to load and one line per configuration value that changed.
+    """
+    current = scheduler.state_dict()
+    merged, changes = dict(saved), []
+    for key, value in current.items():
+        if key in _PROGRESS_KEYS or key.startswith('_'):
+            continue
+        if key in saved and repr(saved[key]) != repr(value):
+            changes.append(f'{where}.{key}: {saved[key]!r} -> {value!r}')
+        merged[key] = value
+    return merged, changes
+
+
+def _load_group(schedulers: list, states: list, where: str) -> list[str]:
     if len(schedulers) != len(states):
-        raise RuntimeError(f'The checkpoint holds {len(states)} parameter scheduler states but '
-                           f'the runner has {len(schedulers)} schedulers; resume with the same '
-                           f'param_scheduler config or set resume_param_scheduler=False.')
-    for scheduler, state in zip(schedulers, states):
-        scheduler.load_state_dict(state)
+        raise RuntimeError(f'The checkpoint holds {len(states)} parameter scheduler states for '
+                           f'{where} but the runner has {len(schedulers)} schedulers; resume with '
+                           f'the same param_scheduler config or set resume_param_scheduler=False.')
+    changes: list[str] = []
+    for index, (scheduler, state) in enumerate(zip(schedulers, states)):
+        merged, changed = _merge_scheduler_state(
+            scheduler, state, f'{where}[{index}] ({type(scheduler).__name__})')
+        scheduler.load_state_dict(merged)
+        changes.extend(changed)
+    return changes
+
+
+def load_scheduler_states(schedulers: Any, states: Any) -> list[str]:
+    """Load what :func:`scheduler_states` produced into matching schedulers.
+
+    Each scheduler continues from its saved progress (step counters, last values); its
+    configuration (milestones, ``end``, factors, ...) is the current one, so a changed config
+    applies from the resumed step on.
+
+    Returns:
+        One line per configuration value that differs from the checkpoint's.
+    """
+    if isinstance(schedulers, dict):
+        changes: list[str] = []
+        for name, group in schedulers.items():
+            changes.extend(_load_group(group, states[name], f'param_scheduler.{name}'))
+        return changes
+    return _load_group(list(schedulers), list(states), 'param_scheduler')
+
+
+def train_setup(train_loop: Any, world_size: int) -> dict[str, Any]:
+    """What a resume compares with the config it runs under (stored in ``meta``)."""
+    return dict(max_epochs=int(getattr(train_loop, 'max_epochs', 0) or 0),
+                max_iters=int(getattr(train_loop, 'max_iters', 0) or 0),
+                batch_size=_batch_size(train_loop.dataloader), world_size=int(world_size))
+
+
+def setup_changes(saved: dict[str, Any] | None, current: dict[str, Any]) -> list[str]:
+    """Lines describing how ``current`` differs from the checkpoint's :func:`train_setup`."""
+    if not saved:
+        return []
+    return [f'{key}: {saved[key]!r} -> {value!r}' for key, value in current.items()
+            if key in saved and saved[key] != value]

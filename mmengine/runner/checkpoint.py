@@ -11,12 +11,15 @@ truncated file under a checkpoint name.
 """
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import logging
 import os
 import os.path as osp
 import pickle
 import re
+import shutil
 import tempfile
 from collections import OrderedDict
 from collections.abc import Callable, Generator
@@ -34,6 +37,15 @@ from ..model import is_model_wrapper
 
 _UNSAFE_ENV = 'MMENGINE_UNSAFE_LOAD'
 _unsafe: ContextVar[bool] = ContextVar('mmengine_unsafe_load', default=False)
+
+
+class CheckpointSaveError(OSError):
+    """Writing a checkpoint failed (disk full, permission denied, ...); nothing was left
+    under the checkpoint's name and earlier checkpoints are untouched."""
+
+
+class CorruptCheckpointError(RuntimeError):
+    """A checkpoint file cannot be read: it is truncated, corrupt or not a checkpoint."""
 
 
 def _numpy_safe_globals() -> list:
@@ -58,18 +70,39 @@ def _unsafe_allowed() -> bool:
 
 
 def _torch_load(source: Any, map_location: Any, name: str) -> Any:
-    """``torch.load`` with ``weights_only=True`` unless unsafe loading was opted into."""
-    if _unsafe_allowed():
-        return torch.load(source, map_location=map_location, weights_only=False)
+    """``torch.load`` with ``weights_only=True`` unless unsafe loading was opted into.
+
+    Raises:
+        pickle.UnpicklingError: If the file needs arbitrary unpickling (says how to opt in).
+        CorruptCheckpointError: If the file is truncated, corrupt or not a torch file.
+    """
     try:
+        if _unsafe_allowed():
+            return torch.load(source, map_location=map_location, weights_only=False)
         with torch.serialization.safe_globals(_numpy_safe_globals()):
             return torch.load(source, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
+        if 'Unsupported global' not in str(exc):  # garbage, not a disallowed class
+            raise _corrupt(name, exc) from exc
         raise pickle.UnpicklingError(
             f'Refusing to load {name}: it contains objects that need arbitrary unpickling, which '
             f'can execute code hidden in the file ({exc}). Only load such files from sources '
             f'you trust, with load_checkpoint(..., unsafe_load=True) or the environment '
             f'variable {_UNSAFE_ENV}=1.') from exc
+    except EOFError as exc:
+        raise _corrupt(name, exc) from exc
+    except RuntimeError as exc:
+        # Only the archive reader's failures mean a bad file; others (a CUDA map_location on
+        # a CPU machine, ...) are about the environment and pass through unchanged.
+        if 'PytorchStreamReader' not in str(exc) and 'zip archive' not in str(exc):
+            raise
+        raise _corrupt(name, exc) from exc
+
+
+def _corrupt(name: str, exc: BaseException) -> CorruptCheckpointError:
+    return CorruptCheckpointError(
+        f'Cannot read the checkpoint {name}: it is truncated, corrupt or not a PyTorch file '
+        f'({type(exc).__name__}: {exc}). Use an earlier checkpoint or save it again.')
 
 
 def weights_to_cpu(state_dict: dict) -> OrderedDict:
@@ -345,26 +378,163 @@ def load_checkpoint(model: nn.Module, filename: str, map_location: Any = None,
     return checkpoint
 
 
-def _atomic_local_save(checkpoint: dict, filename: str) -> None:
-    directory = osp.dirname(osp.abspath(filename))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(prefix=f'.{osp.basename(filename)}.', suffix='.tmp',
-                                    dir=directory)
+class _HashingWriter:
+    """File wrapper that hashes (SHA-256) and counts the bytes as ``torch.save`` streams them,
+    so recording a checkpoint's digest costs no second read of the file."""
+
+    def __init__(self, file: Any) -> None:
+        self._file = file
+        self._sha = hashlib.sha256()
+        self.size = 0
+        self.sequential = True  # a seek would make the streamed digest wrong
+        self.error: BaseException | None = None
+
+    def write(self, data: Any) -> int:
+        try:
+            written = self._file.write(data)
+            self._sha.update(data)
+            self.size += memoryview(data).nbytes
+        except BaseException as exc:  # remembered: torch re-raises it as a RuntimeError
+            self.error = exc
+            raise
+        return written
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.sequential = False
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()
+
+
+# Digests of files this process wrote: path -> (size, mtime_ns or None, sha256).
+_DIGESTS: dict[str, tuple[int, int | None, str]] = {}
+_MAX_DIGESTS = 256
+
+
+def _remember_digest(path: str, size: int, mtime_ns: int | None, sha256: str) -> None:
+    _DIGESTS.pop(path, None)
+    _DIGESTS[path] = (size, mtime_ns, sha256)
+    while len(_DIGESTS) > _MAX_DIGESTS:
+        _DIGESTS.pop(next(iter(_DIGESTS)))
+
+
+def _free_space(directory: str) -> str:
+    while not osp.isdir(directory) and osp.dirname(directory) != directory:
+        directory = osp.dirname(directory)  # the nearest existing ancestor's file system
     try:
+        free = shutil.disk_usage(directory).free
+    except OSError:
+        return 'free space unknown'
+    return f'{free / 2**20:.1f} MiB free'
+
+
+def _fsync_dir(directory: str) -> None:
+    """Make a rename in ``directory`` durable (no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _interrupt_in(exc: BaseException) -> BaseException | None:
+    """A ``SystemExit``/``KeyboardInterrupt`` that ``exc`` is or arose from, if any."""
+    for _ in range(16):
+        if not isinstance(exc, Exception):
+            return exc
+        if exc.__context__ is None:
+            return None
+        exc = exc.__context__
+    return None
+
+
+def _atomic_local_write(filename: str, write: Callable[[Any], None]) -> _HashingWriter:
+    """Stream ``write(file)`` into a temporary file beside ``filename``, fsync it, then rename.
+
+    A crash or signal at any moment leaves the old file or the new one under ``filename``,
+    never a partial one; the temporary file is removed on every Python-level failure.
+
+    Raises:
+        CheckpointSaveError: If the directory cannot be created or written (disk full,
+            file-size limit, permission denied); the message names the path and free space.
+    """
+    directory = osp.dirname(osp.abspath(filename))
+    tmp_path = None
+    writer = None
+    try:
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp_path = tempfile.mkstemp(prefix=f'.{osp.basename(filename)}.', suffix='.tmp',
+                                        dir=directory)
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp creates 0600; honour the umask instead
         with os.fdopen(fd, 'wb') as file:
-            torch.save(checkpoint, file)  # streamed: no second in-memory copy
+            writer = _HashingWriter(file)
+            write(writer)
             file.flush()
             os.fsync(file.fileno())
         os.replace(tmp_path, filename)
-    except BaseException:
-        if osp.exists(tmp_path):
+        tmp_path = None
+    except BaseException as exc:
+        if tmp_path is not None and osp.exists(tmp_path):
             os.remove(tmp_path)
+        cause = writer.error if writer is not None and writer.error is not None else exc
+        interrupt = _interrupt_in(cause)
+        if interrupt is not None and interrupt is not exc:
+            raise interrupt from None  # a signal handler's SystemExit, which torch swallowed
+        if isinstance(cause, OSError) and not isinstance(cause, CheckpointSaveError):
+            error = CheckpointSaveError(
+                f'Could not write {filename}: {cause.strerror or cause} '
+                f'({_free_space(directory)} in {directory}). Nothing was written under that '
+                f'name and earlier checkpoints are intact; free disk space, fix the '
+                f'permissions or choose another directory.')
+            error.errno = cause.errno
+            raise error from exc
         raise
+    _fsync_dir(directory)
+    return writer
+
+
+def atomic_write_text(filename: str, text: str) -> None:
+    """Replace the local text file ``filename`` atomically (temporary file, fsync, rename)."""
+    _atomic_local_write(filename, lambda file: file.write(text.encode('utf-8')))
+
+
+def _atomic_local_save(checkpoint: dict, filename: str) -> None:
+    writer = _atomic_local_write(filename, lambda file: torch.save(checkpoint, file))
+    if writer.sequential:
+        stat = os.stat(filename)
+        _remember_digest(osp.abspath(filename), writer.size, stat.st_mtime_ns,
+                         writer.hexdigest())
 
 
 def save_checkpoint(checkpoint: dict, filename: str, file_client_args: dict | None = None,
                     backend_args: dict | None = None) -> None:
-    """Save ``checkpoint`` to ``filename`` (local: atomically; remote: through fileio)."""
+    """Save ``checkpoint`` to ``filename``.
+
+    Local files are written atomically (streamed to a temporary file, fsynced, renamed) and
+    hashed while streaming (see :func:`checkpoint_integrity`); other backends get the bytes
+    through fileio.
+
+    Raises:
+        CheckpointSaveError: If a local file cannot be written (disk full, permissions).
+    """
     if file_client_args is not None:
         if backend_args is not None:
             raise ValueError('Pass backend_args only; file_client_args is its deprecated '
@@ -376,31 +546,186 @@ def save_checkpoint(checkpoint: dict, filename: str, file_client_args: dict | No
         return
     buffer = io.BytesIO()
     torch.save(checkpoint, buffer)
-    backend.put(buffer.getvalue(), filename)
+    data = buffer.getvalue()
+    backend.put(data, filename)
+    _remember_digest(str(filename), len(data), None, hashlib.sha256(data).hexdigest())
+
+
+def _sha256_of(path: str) -> str:
+    sha = hashlib.sha256()
+    with open(path, 'rb') as file:
+        for chunk in iter(lambda: file.read(1 << 20), b''):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
+def checkpoint_integrity(path: str) -> dict[str, Any] | None:
+    """Size and SHA-256 of a checkpoint: from the digest computed while this process wrote
+    it, else by reading a local file. None for remote files not written here and for
+    directories (sharded checkpoints)."""
+    key = str(path) if '://' in str(path) else osp.abspath(path)
+    cached = _DIGESTS.get(key)
+    if '://' in str(path):
+        return None if cached is None else dict(size=cached[0], sha256=cached[2])
+    if not osp.isfile(key):
+        return None
+    stat = os.stat(key)
+    if cached is not None and cached[:2] == (stat.st_size, stat.st_mtime_ns):
+        return dict(size=cached[0], sha256=cached[2])
+    return dict(size=stat.st_size, sha256=_sha256_of(key))
+
+
+LAST_CHECKPOINT = 'last_checkpoint'
+MANIFEST = 'last_checkpoint.json'
+
+
+def _is_regular_checkpoint_name(name: str) -> bool:
+    """``*.pth`` files a resume may use: not temporary, best or published copies."""
+    return (name.endswith('.pth') and not name.startswith(('.', 'best_'))
+            and re.search(r'-[0-9a-f]{8}\.pth$', name) is None)
+
+
+def _numbered(names: list[str]) -> list[str]:
+    """``names`` sorted newest first by their last number (``epoch_10`` after ``epoch_9``)."""
+    def _number(name: str) -> int:
+        digits = re.findall(r'\d+', name)
+        return int(digits[-1]) if digits else -1
+
+    return sorted(names, key=lambda n: (_number(n), n), reverse=True)
+
+
+def _read_pointer(path: str) -> str | None:
+    pointer = osp.join(path, LAST_CHECKPOINT)
+    if not osp.isfile(pointer):
+        return None
+    with open(pointer) as file:
+        lines = file.read().strip().splitlines()
+    return lines[0].strip() if lines and lines[0].strip() else None
+
+
+def _existing(path: str, recorded: str) -> str | None:
+    """``recorded`` if it exists, else the same file name inside ``path`` (a moved work_dir)."""
+    if '://' in recorded or osp.exists(recorded):
+        return recorded
+    moved = osp.join(path, osp.basename(recorded))
+    return moved if osp.exists(moved) else None
 
 
 def find_latest_checkpoint(path: str) -> str | None:
     """The checkpoint named in ``path/last_checkpoint``, else the newest ``*.pth`` in ``path``.
 
+    ``last_checkpoint`` holds one path (its first line is used). Scanning ignores best and
+    published copies and temporary files.
+
     Returns:
         The path, or None when the directory holds no checkpoint.
     """
-    pointer = osp.join(path, 'last_checkpoint')
-    if osp.isfile(pointer):
-        with open(pointer) as file:
-            last = file.read().strip()
-        if last and osp.isfile(last):
-            return last
-        if last and osp.isfile(osp.join(path, osp.basename(last))):
-            return osp.join(path, osp.basename(last))
+    last = _read_pointer(path)
+    if last is not None:
+        found = _existing(path, last)
+        if found is not None:
+            return found
     if not osp.isdir(path):
         return None
-    candidates = [name for name in os.listdir(path) if name.endswith('.pth')]
-    if not candidates:
+    candidates = _numbered([n for n in os.listdir(path) if _is_regular_checkpoint_name(n)])
+    return osp.join(path, candidates[0]) if candidates else None
+
+
+def read_manifest(work_dir: str) -> list[dict[str, Any]]:
+    """The integrity records of ``work_dir/last_checkpoint.json``, oldest first.
+
+    Each record has ``path``, ``size``, ``sha256`` (None when unknown), ``kind``
+    (``'regular'`` or ``'best'``) and the ``epoch``/``iter`` it was saved at. A missing or
+    unreadable manifest reads as empty.
+    """
+    manifest = osp.join(work_dir, MANIFEST)
+    if not osp.isfile(manifest):
+        return []
+    try:
+        with open(manifest) as file:
+            records = json.load(file).get('checkpoints', [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [r for r in records if isinstance(r, dict) and isinstance(r.get('path'), str)]
+
+
+def _write_manifest(work_dir: str, records: list[dict[str, Any]]) -> None:
+    atomic_write_text(osp.join(work_dir, MANIFEST),
+                      json.dumps({'format': 1, 'checkpoints': records}, indent=1))
+
+
+def record_checkpoint(work_dir: str, path: str, kind: str = 'regular', *,
+                      update_pointer: bool = True, **info: Any) -> dict[str, Any]:
+    """Record ``path``'s size and SHA-256 in the manifest, then point ``last_checkpoint`` at it.
+
+    Call it after the checkpoint was saved (renamed into place); both files are replaced
+    atomically, manifest first, so ``last_checkpoint`` never names an unrecorded file.
+
+    Args:
+        work_dir: Directory holding ``last_checkpoint`` and ``last_checkpoint.json``.
+        path: The saved checkpoint.
+        kind: ``'regular'`` (resumable) or ``'best'``.
+        update_pointer: Also rewrite ``last_checkpoint`` (regular checkpoints).
+        **info: Extra plain fields stored in the record (``epoch``, ``iter``).
+    """
+    integrity = checkpoint_integrity(path) or dict(size=None, sha256=None)
+    record = dict(path=str(path), kind=kind, **integrity, **info)
+    records = [r for r in read_manifest(work_dir) if r['path'] != str(path)]
+    records.append(record)
+    _write_manifest(work_dir, records)
+    if update_pointer:
+        atomic_write_text(osp.join(work_dir, LAST_CHECKPOINT), str(path))
+    return record
+
+
+def forget_checkpoint(work_dir: str, path: str) -> None:
+    """Drop ``path``'s record from the manifest (after the file was deleted)."""
+    records = read_manifest(work_dir)
+    kept = [r for r in records if r['path'] != str(path)]
+    if len(kept) != len(records):
+        _write_manifest(work_dir, kept)
+
+
+def checkpoint_candidates(work_dir: str) -> list[tuple[str, dict[str, Any] | None]]:
+    """Checkpoints a resume may use, newest first, each with its integrity record or None.
+
+    Order: the ``last_checkpoint`` pointer's file, the other regular checkpoints of the
+    manifest (newest first), then the remaining ``*.pth`` files of ``work_dir`` by number.
+    """
+    found: list[tuple[str, dict[str, Any] | None]] = []
+    seen: set[str] = set()
+    records = read_manifest(work_dir)
+    by_path = {r['path']: r for r in records}
+
+    def _add(path: str | None, record: dict[str, Any] | None) -> None:
+        if path is not None and path not in seen:
+            seen.add(path)
+            found.append((path, record))
+
+    pointer = _read_pointer(work_dir)
+    if pointer is not None:
+        _add(_existing(work_dir, pointer), by_path.get(pointer))
+    for record in reversed(records):
+        if record.get('kind', 'regular') == 'regular':
+            _add(_existing(work_dir, record['path']), record)
+    if osp.isdir(work_dir):
+        names = [n for n in os.listdir(work_dir) if _is_regular_checkpoint_name(n)]
+        for name in _numbered(names):
+            _add(osp.join(work_dir, name), None)
+    return found
+
+
+def verify_checkpoint(path: str, record: dict[str, Any] | None) -> str | None:
+    """Compare a local checkpoint with its integrity record.
+
+    Returns:
+        None when the file matches (or nothing was recorded), else what is wrong.
+    """
+    if record is None or '://' in path or not osp.isfile(path):
         return None
-
-    def _number(name: str) -> int:
-        digits = re.findall(r'\d+', name)
-        return int(digits[-1]) if digits else -1
-
-    return osp.join(path, max(candidates, key=lambda n: (_number(n), n)))
+    size = os.stat(path).st_size
+    if record.get('size') is not None and size != record['size']:
+        return f'its size is {size} bytes but {record["size"]} were recorded (truncated?)'
+    if record.get('sha256') and _sha256_of(path) != record['sha256']:
+        return 'its SHA-256 differs from the one recorded when it was saved (corrupt)'
+    return None
