@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import os.path as osp
 from typing import Any
 
 from ..registry import (
@@ -63,22 +64,70 @@ def _check_args(obj: Any, args: dict, path: str, injected: set[str]) -> list[str
     sig = _signature(obj)
     if sig is None:
         return []
-    params = sig.parameters
+    params = dict(sig.parameters)
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return []
-    problems = []
+        # **kwargs forwarded to a base class (e.g. LRSchedulerMixin): check against the
+        # named parameters up the MRO, until an __init__ that takes no **kwargs.
+        params = _forwarded_params(obj)
+        if params is None:
+            return []
+        return _unknown_args(obj, args, path, injected, params)
+    problems = _unknown_args(obj, args, path, injected, params)
     name = getattr(obj, '__name__', repr(obj))
+    for pname, param in params.items():
+        if (param.default is param.empty and param.kind in (param.POSITIONAL_OR_KEYWORD,
+                                                            param.KEYWORD_ONLY)
+                and pname not in args and pname not in injected and pname != 'self'):
+            problems.append(f'{path}: {name} needs the argument {pname!r}, which is missing.')
+    return problems
+
+
+def _forwarded_params(obj: Any) -> dict | None:
+    """Named ``__init__`` parameters along the MRO of class ``obj`` up to the first
+    ``__init__`` without ``**kwargs``; None when every one takes ``**kwargs``."""
+    if not isinstance(obj, type):
+        return None
+    params: dict = {}
+    for klass in obj.__mro__[:-1]:
+        if '__init__' not in vars(klass):
+            continue
+        sig = _signature(vars(klass)['__init__'])
+        if sig is None:
+            return None
+        params.update({k: p for k, p in sig.parameters.items()
+                       if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)})
+        var_kw = [k for k, p in sig.parameters.items() if p.kind is p.VAR_KEYWORD]
+        if not var_kw:
+            return params
+        if not _forwards_to_super(vars(klass)['__init__'], var_kw[0]):
+            return None  # **kwargs used some other way: anything may be valid
+    return None
+
+
+def _forwards_to_super(init: Any, var_kw: str) -> bool:
+    """Whether ``init`` passes its ``**var_kw`` on to ``super().__init__``."""
+    try:
+        source = inspect.getsource(init)
+    except (OSError, TypeError):
+        return False
+    call = 'super().__init__('
+    start = source.find(call)
+    if start < 0:
+        return False
+    start += len(call)
+    return f'**{var_kw}' in source[start:source.find(')', start) + 1]
+
+
+def _unknown_args(obj: Any, args: dict, path: str, injected: set[str], params: dict
+                  ) -> list[str]:
+    name = getattr(obj, '__name__', repr(obj))
+    problems = []
     for key in args:
         if key not in params and key not in injected and not key.startswith('_'):
             close = difflib.get_close_matches(key, list(params), n=1)
             hint = f' Did you mean {close[0]!r}?' if close else ''
             problems.append(f'{path}.{key}: {name} has no argument {key!r}.{hint} '
                             f'Valid arguments: {", ".join(p for p in params if p != "self")}.')
-    for pname, param in params.items():
-        if (param.default is param.empty and param.kind in (param.POSITIONAL_OR_KEYWORD,
-                                                            param.KEYWORD_ONLY)
-                and pname not in args and pname not in injected and pname != 'self'):
-            problems.append(f'{path}: {name} needs the argument {pname!r}, which is missing.')
     return problems
 
 
@@ -262,4 +311,18 @@ def _validate(cfg: Any) -> list[str]:
             problems += _check_built(backend, VISBACKENDS, f'visualizer.vis_backends.{index}')
     problems += _check_built(cfg.get('log_processor'), LOG_PROCESSORS, 'log_processor',
                              default_type='LogProcessor')
+    problems += _check_resume(cfg)
+    return problems
+
+
+def _check_resume(cfg: Any) -> list[str]:
+    problems = []
+    resume = cfg.get('resume', False)
+    if not isinstance(resume, bool) and resume != 'auto':
+        problems.append(f"resume: must be True, False or 'auto', but got {resume!r}.")
+    load_from = cfg.get('load_from')
+    if isinstance(load_from, str) and '://' not in load_from and not osp.exists(load_from) \
+            and resume != 'auto':
+        problems.append(f'load_from: {load_from!r} does not exist; give an existing checkpoint '
+                        f'file or None.')
     return problems

@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader
 
 from ..evaluator import Evaluator
 from ..registry import LOOPS
+from ._faults import FaultGuard, check_batches, evaluate_checked
 from .amp import autocast
 from .base_loop import BaseLoop
 from .utils import calc_dynamic_intervals
@@ -39,6 +40,8 @@ class _TrainLoopMixin:
     dynamic_milestones: list[int]
     dynamic_intervals: list[int]
 
+    faults: FaultGuard
+
     def _setup_validation(self, val_begin: int, val_interval: int,
                           dynamic_intervals: list | None) -> None:
         _check_positive_int('val_interval', val_interval)
@@ -55,6 +58,12 @@ class _TrainLoopMixin:
     def _should_validate(self, progress: int, last: int) -> bool:
         return (self.runner.val_loop is not None and progress >= self.val_begin
                 and (progress % self.val_interval == 0 or progress == last))
+
+    def _validate(self) -> None:
+        # The hang deadline is per training iteration; a long validation must not trip it.
+        self.faults.watchdog.disarm()
+        self.runner.val_loop.run()
+        self.faults.watchdog.arm()
 
 
 def _dataset_metainfo(dataloader: Any) -> Any:
@@ -74,13 +83,27 @@ class EpochBasedTrainLoop(BaseLoop, _TrainLoopMixin):
         val_interval: Validate every this many epochs (and after the last one).
         dynamic_intervals: ``[(epoch, interval), ...]`` changing ``val_interval`` from an
             epoch on.
+        check_finite: Check the loss for NaN/inf every iteration (one sync each) instead
+            of only on logged iterations and epoch ends.
+        nonfinite: ``'stop'`` (raise ``FloatingPointError`` with the iteration, losses and
+            hints) or ``'skip'`` (skip the update of a non-finite loss; checks every step).
+        preemption: ``dict(signals=['SIGTERM', 'SIGUSR1'], exit_code=None)`` (``True``:
+            these defaults; ``None``: off): save ``preempt_iter_<n>.pth`` at the next
+            iteration boundary and exit. See ``docs/reliability.md``.
+        hang_timeout: Dump every thread's stack when one iteration takes longer than this
+            many seconds (None: off).
     """
 
     def __init__(self, runner: Runner, dataloader: DataLoader | dict, max_epochs: int,
                  val_begin: int = 1, val_interval: int = 1,
-                 dynamic_intervals: list[tuple[int, int]] | None = None) -> None:
+                 dynamic_intervals: list[tuple[int, int]] | None = None,
+                 check_finite: bool = False, nonfinite: str = 'stop',
+                 preemption: dict | bool | None = True,
+                 hang_timeout: float | None = None) -> None:
         super().__init__(runner, dataloader)
         _check_positive_int('max_epochs', max_epochs)
+        check_batches(self.dataloader, 'train_dataloader')
+        self.faults = FaultGuard(check_finite, nonfinite, preemption, hang_timeout)
         self._max_epochs = int(max_epochs)
         self._max_iters = self._max_epochs * len(self.dataloader)
         self._epoch = 0
@@ -113,11 +136,12 @@ class EpochBasedTrainLoop(BaseLoop, _TrainLoopMixin):
     def run(self) -> torch.nn.Module:
         """Train until ``max_epochs`` or until a hook sets ``stop_training``."""
         self.runner.call_hook('before_train')
-        while self._epoch < self._max_epochs and not self.stop_training:
-            self.run_epoch()
-            self._decide_current_val_interval(self._epoch - 1)
-            if self._should_validate(self._epoch, self._max_epochs):
-                self.runner.val_loop.run()
+        with self.faults.active(self.runner):
+            while self._epoch < self._max_epochs and not self.stop_training:
+                self.run_epoch()
+                self._decide_current_val_interval(self._epoch - 1)
+                if self._should_validate(self._epoch, self._max_epochs):
+                    self._validate()
         self.runner.call_hook('after_train')
         return self.runner.model
 
@@ -140,6 +164,7 @@ class EpochBasedTrainLoop(BaseLoop, _TrainLoopMixin):
         self.runner.call_hook('after_train_iter', batch_idx=idx, data_batch=data_batch,
                               outputs=outputs)
         self._iter += 1
+        self.faults.boundary(self.runner, outputs, end_of_epoch=idx + 1 == len(self.dataloader))
 
 
 class _InfiniteDataloaderIterator:
@@ -195,13 +220,27 @@ class IterBasedTrainLoop(BaseLoop, _TrainLoopMixin):
         val_begin: First iteration after which validation may run.
         val_interval: Validate every this many iterations (and after the last one).
         dynamic_intervals: ``[(iteration, interval), ...]`` changing ``val_interval``.
+        check_finite: Check the loss for NaN/inf every iteration (one sync each) instead
+            of only on logged iterations and epoch ends.
+        nonfinite: ``'stop'`` (raise ``FloatingPointError`` with the iteration, losses and
+            hints) or ``'skip'`` (skip the update of a non-finite loss; checks every step).
+        preemption: ``dict(signals=['SIGTERM', 'SIGUSR1'], exit_code=None)`` (``True``:
+            these defaults; ``None``: off): save ``preempt_iter_<n>.pth`` at the next
+            iteration boundary and exit. See ``docs/reliability.md``.
+        hang_timeout: Dump every thread's stack when one iteration takes longer than this
+            many seconds (None: off).
     """
 
     def __init__(self, runner: Runner, dataloader: DataLoader | dict, max_iters: int,
                  val_begin: int = 1, val_interval: int = 1000,
-                 dynamic_intervals: list[tuple[int, int]] | None = None) -> None:
+                 dynamic_intervals: list[tuple[int, int]] | None = None,
+                 check_finite: bool = False, nonfinite: str = 'stop',
+                 preemption: dict | bool | None = True,
+                 hang_timeout: float | None = None) -> None:
         super().__init__(runner, dataloader)
         _check_positive_int('max_iters', max_iters)
+        check_batches(self.dataloader, 'train_dataloader')
+        self.faults = FaultGuard(check_finite, nonfinite, preemption, hang_timeout)
         self._max_iters = int(max_iters)
         try:
             self._max_epochs = max(1, -(-self._max_iters // len(self.dataloader)))
@@ -241,13 +280,14 @@ class IterBasedTrainLoop(BaseLoop, _TrainLoopMixin):
         self.runner.call_hook('before_train')
         # An iteration-based run has one "epoch" from the hooks' point of view.
         self.runner.call_hook('before_train_epoch')
-        while self._iter < self._max_iters and not self.stop_training:
-            self.runner.model.train()
-            data_batch = next(self.dataloader_iterator)
-            self.run_iter(data_batch)
-            self._decide_current_val_interval(self._iter - 1)
-            if self._should_validate(self._iter, self._max_iters):
-                self.runner.val_loop.run()
+        with self.faults.active(self.runner):
+            while self._iter < self._max_iters and not self.stop_training:
+                self.runner.model.train()
+                data_batch = next(self.dataloader_iterator)
+                self.run_iter(data_batch)
+                self._decide_current_val_interval(self._iter - 1)
+                if self._should_validate(self._iter, self._max_iters):
+                    self._validate()
         self.runner.call_hook('after_train_epoch')
         self.runner.call_hook('after_train')
         return self.runner.model
@@ -260,6 +300,7 @@ class IterBasedTrainLoop(BaseLoop, _TrainLoopMixin):
         self.runner.call_hook('after_train_iter', batch_idx=self._iter, data_batch=data_batch,
                               outputs=outputs)
         self._iter += 1
+        self.faults.boundary(self.runner, outputs, end_of_epoch=False)
 
 
 class _EvalLoop(BaseLoop):
@@ -270,6 +311,7 @@ class _EvalLoop(BaseLoop):
     def __init__(self, runner: Runner, dataloader: DataLoader | dict,
                  evaluator: Evaluator | dict | Sequence, fp16: bool = False) -> None:
         super().__init__(runner, dataloader)
+        check_batches(self.dataloader, f'{self._mode}_dataloader')
         if not isinstance(evaluator, Evaluator):
             evaluator = runner.build_evaluator(evaluator)
         self.evaluator = evaluator
@@ -286,7 +328,7 @@ class _EvalLoop(BaseLoop):
         self.runner.model.eval()
         for idx, data_batch in enumerate(self.dataloader):
             self.run_iter(idx, data_batch)
-        metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
+        metrics = evaluate_checked(self.evaluator, len(self.dataloader.dataset))
         self.runner.call_hook(f'after_{mode}_epoch', metrics=metrics)
         self.runner.call_hook(f'after_{mode}')
         return metrics
