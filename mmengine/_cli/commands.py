@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os.path as osp
 import sys
@@ -33,6 +34,16 @@ def _set_work_dir(cfg: Any, args: argparse.Namespace) -> None:
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.launcher = args.launcher
+
+
+def _require(cfg: Any, command: str, keys: tuple[str, ...]) -> None:
+    missing = [key for key in keys if cfg.get(key) is None]
+    if missing:
+        raise CommandError(f'mmengine {command} needs {", ".join(missing)} in the config, but '
+                           f'{cfg.filename or "the config"} does not set '
+                           f'{"it" if len(missing) == 1 else "them"}; add '
+                           f'{"it" if len(missing) == 1 else "them"} or use '
+                           f'--cfg-options.')
 
 
 def _build_runner(cfg: Any) -> Any:
@@ -67,6 +78,7 @@ def train(args: argparse.Namespace) -> int:
             raise CommandError('--auto-scale-lr needs auto_scale_lr=dict(base_batch_size=...) '
                                'in the config.')
         scale.enable = True
+    _require(cfg, 'train', ('train_dataloader', 'train_cfg', 'optim_wrapper'))
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
@@ -82,6 +94,7 @@ def test(args: argparse.Namespace) -> int:
     if not osp.isfile(args.checkpoint):
         raise CommandError(f'checkpoint {args.checkpoint!r} does not exist.')
     cfg.load_from = args.checkpoint
+    _require(cfg, 'test', ('test_dataloader', 'test_evaluator'))
     if args.out:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise CommandError(f'--out must be a .pkl file, but got {args.out!r}.')
@@ -132,16 +145,27 @@ def plot_lr(args: argparse.Namespace) -> int:
 def plot_logs(args: argparse.Namespace) -> int:
     """``mmengine plot-logs``: draw curves of scalars from ``vis_data/scalars.json``."""
     from .plots import plot_scalars, read_scalars
-    path = args.run_dir
-    if osp.isdir(path):
-        path = osp.join(path, 'vis_data', 'scalars.json')
+    path = _find_scalars(args.run_dir)
     if not osp.isfile(path):
         raise CommandError(f'{path!r} does not exist; pass a run directory '
                            f'(work_dir/<timestamp>) or a scalars.json file.')
     series = read_scalars(path, args.keys)
     plot_scalars(series, args.out)
+    print(f'read {path}')
     print(f'wrote {args.out} ({", ".join(f"{k}: {len(v)} points" for k, v in series.items())})')
     return 0
+
+
+def _find_scalars(path: str) -> str:
+    """The scalars.json of a run directory, or of the latest run in a work_dir."""
+    if not osp.isdir(path):
+        return path
+    own = osp.join(path, 'vis_data', 'scalars.json')
+    if osp.isfile(own):
+        return own
+    # A work_dir holds one timestamped run directory per run; their names sort by time.
+    runs = sorted(glob.glob(osp.join(path, '*', 'vis_data', 'scalars.json')))
+    return runs[-1] if runs else own
 
 
 def env(args: argparse.Namespace) -> int:

@@ -13,18 +13,27 @@ from collections.abc import Sequence
 from . import commands
 
 EPILOG = """examples:
-  mmengine train configs/rings.py --work-dir work_dirs/rings
-  mmengine train configs/rings.py --resume --cfg-options train_cfg.max_epochs=20
-  mmengine test configs/rings.py work_dirs/rings/epoch_10.pth --out results.pkl
-  mmengine config configs/rings.py --validate
-  mmengine plot-lr configs/rings.py --out lr.png
-  mmengine plot-logs work_dirs/rings/20240101_120000 --keys loss accuracy
+  mmengine train examples/rings/example_config.py --work-dir work_dirs/rings
+  mmengine train examples/rings/example_config.py --resume --cfg-options train_cfg.max_epochs=20
+  mmengine test examples/rings/example_config.py work_dirs/rings/epoch_10.pth --out results.pkl
+  mmengine config examples/rings/example_config.py --validate
+  mmengine plot-lr examples/rings/example_config.py --out lr.png
+  mmengine plot-logs work_dirs/rings --keys loss accuracy --out curves.png
   mmengine env
+
+Run `mmengine COMMAND --help` for the options of one command.
 """
+
+
+def _add_debug(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS: a subcommand's default must not overwrite `mmengine --debug train ...`.
+    parser.add_argument('--debug', action='store_true', default=argparse.SUPPRESS,
+                        help='show the traceback on errors')
 
 
 def _add_common(parser: argparse.ArgumentParser, launcher: bool = True) -> None:
     from ..config import DictAction
+    _add_debug(parser)
     parser.add_argument('config', help='config file (.py, .json or .yaml)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None,
                         metavar='KEY=VALUE',
@@ -85,13 +94,17 @@ def build_parser() -> argparse.ArgumentParser:
                                formatter_class=fmt,
                                epilog='example:\n  mmengine plot-logs work_dirs/x/2024... '
                                       '--keys loss')
-    plot_logs.add_argument('run_dir', help='a run directory (holding vis_data/scalars.json) '
-                                           'or a scalars.json file')
+    _add_debug(plot_logs)
+    plot_logs.add_argument('run_dir', help='a run directory (holding vis_data/scalars.json), '
+                                           'a work_dir (its latest run is used) or a '
+                                           'scalars.json file')
     plot_logs.add_argument('--keys', nargs='+', default=['loss'], help='scalars to plot')
     plot_logs.add_argument('--out', default='curves.png', help='output image')
     plot_logs.set_defaults(func=commands.plot_logs)
 
-    env = sub.add_parser('env', help='print the environment block')
+    env = sub.add_parser('env', help='print the environment block', formatter_class=fmt,
+                         epilog='example:\n  mmengine env')
+    _add_debug(env)
     env.set_defaults(func=commands.env)
     return parser
 
@@ -103,10 +116,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (commands.CommandError, FileNotFoundError, KeyError, ValueError, TypeError,
-            SyntaxError) as exc:
+            SyntaxError, ImportError) as exc:
         if args.debug:
             traceback.print_exc()
         else:
-            print(f'mmengine {args.command}: error: {exc}\n(run with --debug for the '
+            # KeyError's str() is the repr of its message; show the message itself.
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            print(f'mmengine {args.command}: error: {message}\n(run with --debug for the '
                   f'traceback)', file=sys.stderr)
         return 2

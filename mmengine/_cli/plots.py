@@ -72,17 +72,21 @@ def plot_schedule(steps: list[int], values: list[float], epoch_length: int, para
 def read_scalars(path: str, keys: list[str]) -> dict[str, list[tuple[float, float]]]:
     """``{key: [(step, value), ...]}`` for each requested key found in a scalars.json."""
     series: dict[str, list[tuple[float, float]]] = {key: [] for key in keys}
+    found: set[str] = set()
     with open(path) as file:
         for line in file:
             if not line.strip():
                 continue
             record = json.loads(line)
+            found.update(record)
             for key in keys:
                 if key in record:
                     series[key].append((record.get('step', len(series[key])), record[key]))
     missing = [key for key, points in series.items() if not points]
     if missing:
-        raise ValueError(f'{path} has no values for {missing}.')
+        available = ', '.join(sorted(found - {'step', 'epoch', 'iter'})) or 'none'
+        raise ValueError(f'{path} has no values for {", ".join(missing)}; the scalars it '
+                         f'holds are: {available}. Pass some of them with --keys.')
     return series
 
 
@@ -93,8 +97,13 @@ def plot_scalars(series: dict[str, list[tuple[float, float]]], out: str) -> None
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(len(series), 1, figsize=(8, 3 * len(series)), squeeze=False)
     for ax, (key, points) in zip(axes[:, 0], series.items()):
-        ax.plot([p[0] for p in points], [p[1] for p in points])
+        # markers when points are few: a single validation result is otherwise invisible
+        ax.plot([p[0] for p in points], [p[1] for p in points],
+                marker='o' if len(points) <= 50 else None)
+        ax.set_title(key)
         ax.set_ylabel(key)
+        # training scalars are logged per iteration; validation metrics per epoch
+        # (epoch-based runs) or per iteration (iteration-based runs)
         ax.set_xlabel('step')
     fig.tight_layout()
     fig.savefig(out)

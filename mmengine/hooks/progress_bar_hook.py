@@ -75,8 +75,14 @@ class ProgressBarHook(Hook):
     def _start(self, runner: Any, mode: str) -> None:
         if self._progress is None:
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
             console = Console(file=self._target(), force_terminal=True)
             self._progress = Progress(
                 TextColumn('[bold]{task.description}'), BarColumn(), MofNCompleteColumn(),
