@@ -102,7 +102,7 @@ def variants(args: argparse.Namespace, lightning_ok: bool = True) -> list[str]:
 
 
 def run_child(script: str, worker: str, extra: Sequence[str] = (),
-              env: dict[str, str] | None = None, timeout: float = 3600) -> dict[str, Any]:
+              env: dict[str, str | None] | None = None, timeout: float = 3600) -> dict[str, Any]:
     """Run ``python script --worker worker`` in a fresh process and measure it.
 
     Returns:
@@ -111,7 +111,12 @@ def run_child(script: str, worker: str, extra: Sequence[str] = (),
         "since process start"), and ``result``: the child's reported figures.
     """
     workdir = tempfile.mkdtemp(prefix=f'bench_{worker}_')
-    child_env = dict(os.environ, **(env or {}))
+    child_env = dict(os.environ)
+    for key, value in (env or {}).items():  # a None value removes the variable
+        if value is None:
+            child_env.pop(key, None)
+        else:
+            child_env[key] = value
     child_env.setdefault('PYTHONUNBUFFERED', '1')
     out_path = os.path.join(workdir, 'stdout.txt')
     argv = [sys.executable, script, '--worker', worker, '--workdir', workdir, *extra]
@@ -130,7 +135,9 @@ def run_child(script: str, worker: str, extra: Sequence[str] = (),
             raise RuntimeError(f'worker {worker!r} of {script} exited with {code}:\n'
                                f'{text[-3000:]}')
         lines = [ln for ln in text.splitlines() if ln.startswith(RESULT_TAG)]
-        result = json.loads(lines[-1][len(RESULT_TAG):]) if lines else {}
+        result: dict[str, Any] = {}
+        for line in lines:  # a worker may report in several lines
+            result.update(json.loads(line[len(RESULT_TAG):]))
         return dict(wall_s=wall, peak_rss_mib=usage.ru_maxrss / 1024, spawn_time=spawn_time,
                     user_s=usage.ru_utime, sys_s=usage.ru_stime, result=result)
     finally:
@@ -153,7 +160,7 @@ def _wait4(proc: subprocess.Popen, timeout: float) -> tuple[int, int, Any]:
 
 def alternate(script: str, names: Sequence[str], args: argparse.Namespace,
               extra: Callable[[str], Sequence[str]] | Sequence[str] = (),
-              env: dict[str, str] | None = None) -> dict[str, list[dict]]:
+              env: dict[str, str | None] | None = None) -> dict[str, list[dict]]:
     """Run every variant ``args.runs`` times, interleaved (a, b, a, b, ...), after warm-ups."""
     env = dict(env or {})
     if args.threads:

@@ -7,6 +7,7 @@ from typing import Any
 from mmengine.registry import HOOKS
 
 from .hook import DATA_BATCH, Hook
+from .runtime_info_hook import publish_scalar
 
 
 @HOOKS.register_module()
@@ -48,7 +49,7 @@ class IterTimerHook(Hook):
 
     def _before_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None,
                      mode: str = 'train') -> None:
-        runner.message_hub.update_scalar(f'{mode}/data_time', time.perf_counter() - self.t)
+        publish_scalar(runner.message_hub, f'{mode}/data_time', time.perf_counter() - self.t)
 
     def _after_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None,
                     outputs: Any = None, mode: str = 'train') -> None:
@@ -56,11 +57,12 @@ class IterTimerHook(Hook):
         iter_time = now - self.t
         self.t = now
         hub = runner.message_hub
-        hub.update_scalar(f'{mode}/time', iter_time)
+        publish_scalar(hub, f'{mode}/time', iter_time)
         if mode == 'train':
             self.time_sec_tot += iter_time
-            done = runner.iter - self.start_iter + 1
-            left = runner.max_iters - runner.iter - 1
+            current = runner.iter
+            done = current - self.start_iter + 1
+            left = runner.max_iters - current - 1
             hub.update_info('eta', self.time_sec_tot / done * left)
         else:
             self._eval_sec_tot += iter_time

@@ -40,6 +40,8 @@ class ParamSchedulerHook(Hook):
     def after_train_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None,
                          outputs: dict | None = None) -> None:
         """Step the iteration-based schedulers."""
+        if not runner.param_schedulers:  # nothing to step: the common no-scheduler case
+            return
         for scheduler in _all_schedulers(runner):
             # Metric-driven schedulers also step here: a plain step() advances their
             # [begin, end) window; the metric is judged in after_val_epoch.

@@ -21,6 +21,19 @@ def _is_scalar(value: Any) -> bool:
     return isinstance(value, torch.Tensor) and value.numel() == 1
 
 
+def publish_scalar(hub: Any, key: str, value: Any) -> None:
+    """``hub.update_scalar(key, value)`` for values the engine itself produces.
+
+    Once ``key`` exists (so it was checked and registered by ``update_scalar``), the value is
+    appended to its buffer directly, skipping the per-call checks of the MessageHub.
+    """
+    buffer = hub.log_scalars.get(key)
+    if buffer is None:
+        hub.update_scalar(key, value)
+    else:
+        buffer.update(value)
+
+
 @HOOKS.register_module()
 class RuntimeInfoHook(Hook):
     """Keep the MessageHub up to date so that modules without the runner can read the state.
@@ -74,7 +87,7 @@ class RuntimeInfoHook(Hook):
         hub = runner.message_hub
         hub.update_info('iter', runner.iter)
         for name, values in runner.optim_wrapper.get_lr().items():
-            hub.update_scalar(f'train/{name}', values[0])
+            publish_scalar(hub, f'train/{name}', values[0])
 
     def after_train_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None,
                          outputs: dict | None = None) -> None:
@@ -82,8 +95,9 @@ class RuntimeInfoHook(Hook):
         if outputs is None:
             return
         hub = runner.message_hub
-        for key, value in outputs.items():
-            hub.update_scalar(f'train/{key}', value)
+        for name, value in outputs.items():
+            # Checked every time (update_scalar): the values come from the model.
+            hub.update_scalar(f'train/{name}', value)
 
     def before_val(self, runner: Any) -> None:
         """Enter the val stage."""

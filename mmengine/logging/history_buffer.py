@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -66,31 +67,32 @@ class HistoryBuffer:
         self.max_length = max_length
         self._log_history: deque = deque(logs, maxlen=max_length)
         self._count_history: deque = deque(counts, maxlen=max_length)
-        self._pending = any(_is_tensor(v) for v in (*logs, *counts))
+        # The newest ``_pending`` entries may still hold tensors; older ones are floats. Only
+        # that tail is converted when a statistic is read, so reading stays O(window).
+        self._pending = len(logs) if any(_is_tensor(v) for v in (*logs, *counts)) else 0
 
     def update(self, log_val: Any, count: int = 1) -> None:
         """Append a value (a number, numpy scalar or one-element tensor) covering ``count``."""
-        if _is_tensor(count):
-            self._pending = True
-        if _is_tensor(log_val):
-            self._pending = True
-        elif isinstance(log_val, np.ndarray):
+        tensor = _is_tensor(log_val) or _is_tensor(count)
+        if isinstance(log_val, np.ndarray):
             log_val = float(log_val.reshape(()))
-        elif not isinstance(log_val, int | float | np.number):
+        elif not (tensor or isinstance(log_val, int | float | np.number)):
             raise TypeError('HistoryBuffer values must be numbers, numpy scalars or one-element '
                             f'tensors, but got {type(log_val).__name__}: {log_val!r}.')
+        if tensor or self._pending:
+            self._pending = min(self._pending + 1, self.max_length)
         self._log_history.append(log_val)
         self._count_history.append(count)
 
     def _materialize(self) -> None:
-        """Replace stored tensors by floats (one sync), so statistics work on numbers."""
-        if self._pending:
-            numbers = _to_numbers(list(self._log_history))
-            self._log_history = deque(numbers, maxlen=self.max_length)
-            if any(_is_tensor(c) for c in self._count_history):
-                counts = _to_numbers(list(self._count_history))
-                self._count_history = deque(counts, maxlen=self.max_length)
-            self._pending = False
+        """Replace the stored tensors of the newest entries by floats (one sync)."""
+        pending = min(self._pending, len(self._log_history))
+        if not pending:
+            return
+        for history in (self._log_history, self._count_history):
+            tail = [history.pop() for _ in range(pending)][::-1]
+            history.extend(_to_numbers(tail) if any(_is_tensor(v) for v in tail) else tail)
+        self._pending = 0
 
     def _window(self, window_size: int | None) -> tuple[np.ndarray, np.ndarray]:
         if window_size is not None and (not isinstance(window_size, int) or window_size < 1):
@@ -100,11 +102,13 @@ class HistoryBuffer:
             raise RuntimeError('The HistoryBuffer is empty; call update() before reading a '
                                'statistic.')
         self._materialize()
-        logs = np.asarray(self._log_history, dtype=np.float64)
-        counts = np.asarray(self._count_history)
-        if window_size is None:
-            return logs, counts
-        return logs[-window_size:], counts[-window_size:]
+        if window_size is None or window_size >= len(self._log_history):
+            return (np.asarray(self._log_history, dtype=np.float64),
+                    np.asarray(self._count_history))
+        # Only the window is copied: a log line costs O(window), not O(history).
+        logs = list(islice(reversed(self._log_history), window_size))[::-1]
+        counts = list(islice(reversed(self._count_history), window_size))[::-1]
+        return np.asarray(logs, dtype=np.float64), np.asarray(counts)
 
     @property
     def data(self) -> tuple[np.ndarray, np.ndarray]:

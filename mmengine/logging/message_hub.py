@@ -14,6 +14,7 @@ from mmengine.utils.manager import ManagerMixin
 from .history_buffer import HistoryBuffer
 
 # Resuming needs the smoothing windows, not whole histories; this bounds checkpoint size.
+# The Runner lowers it per hub to what its LogProcessor's windows need.
 RESUME_HISTORY_LENGTH = 500
 
 
@@ -90,6 +91,9 @@ class MessageHub(ManagerMixin):
             self._resumed_keys[key] = True
         self._resumed_keys.update(resumed_keys or {})
         self._warned_keys: set[str] = set()
+        #: How many recent values of each scalar ``state_dict`` keeps (the longest smoothing
+        #: window in use); checkpoints then do not grow with training length.
+        self.resume_history_length = RESUME_HISTORY_LENGTH
 
     @classmethod
     def get_current_instance(cls) -> MessageHub:
@@ -177,10 +181,10 @@ class MessageHub(ManagerMixin):
     def state_dict(self) -> dict:
         """Plain-data state of the resumed keys, loadable with ``torch.load(weights_only=True)``.
 
-        Each scalar keeps only its last ``RESUME_HISTORY_LENGTH`` values (as floats); runtime
+        Each scalar keeps only its last ``resume_history_length`` values (as floats); runtime
         information that is not plain data (custom objects) is skipped with a warning.
         """
-        scalars = {key: buffer.state_dict(RESUME_HISTORY_LENGTH)
+        scalars = {key: buffer.state_dict(self.resume_history_length)
                    for key, buffer in self._log_scalars.items() if self._resumed_keys.get(key)}
         info = {}
         for key, value in self._runtime_info.items():

@@ -53,13 +53,43 @@ def priority_of(hook: Any) -> int:
     return get_priority(getattr(hook, 'priority', Priority.NORMAL))
 
 
+def _counted(name: str) -> Any:
+    """``list.<name>``, also bumping the list's ``version``."""
+    method = getattr(list, name)
+
+    def mutate(self: _HookList, *args: Any, **kwargs: Any) -> Any:
+        self.version += 1
+        return method(self, *args, **kwargs)
+    mutate.__name__ = name
+    mutate.__doc__ = method.__doc__
+    return mutate
+
+
+class _HookList(list):
+    """A list that counts its mutations, so the dispatch cache can tell it changed cheaply."""
+
+    version = 0
+    append = _counted('append')
+    extend = _counted('extend')
+    insert = _counted('insert')
+    pop = _counted('pop')
+    remove = _counted('remove')
+    clear = _counted('clear')
+    sort = _counted('sort')
+    reverse = _counted('reverse')
+    __setitem__ = _counted('__setitem__')
+    __delitem__ = _counted('__delitem__')
+    __iadd__ = _counted('__iadd__')
+    __imul__ = _counted('__imul__')
+
+
 class HookTable:
     """The runner's hooks in call order, with a per-stage cache of participating hooks."""
 
     def __init__(self) -> None:
-        self.hooks: list[Any] = []
-        self._snapshot: list[Any] = []
-        self._by_stage: dict[str, list[Any]] = {}
+        self.hooks: list[Any] = _HookList()
+        self._version = -1
+        self._by_stage: dict[str, tuple[Any, ...]] = {}
 
     def insert(self, hook: Any) -> None:
         """Insert after every hook of equal or higher priority (registration order on ties)."""
@@ -68,18 +98,22 @@ class HookTable:
                          if priority_of(other) > value), len(self.hooks))
         self.hooks.insert(position, hook)
 
-    def for_stage(self, stage: str) -> list[Any]:
+    def for_stage(self, stage: str) -> tuple[Any, ...]:
         """The hooks that take part in ``stage``, in call order."""
-        if self._snapshot != self.hooks:
-            self._snapshot = list(self.hooks)
+        version = self.hooks.version  # type: ignore[attr-defined]
+        if version != self._version:
+            self._version = version
             self._by_stage.clear()
         found = self._by_stage.get(stage)
         if found is None:
-            found = self._by_stage[stage] = [h for h in self.hooks if participates(h, stage)]
+            found = self._by_stage[stage] = tuple(h for h in self.hooks
+                                                  if participates(h, stage))
         return found
 
     def call(self, runner: Any, stage: str, kwargs: dict[str, Any]) -> None:
         """Call ``stage`` on every participating hook; name the hook in a TypeError."""
+        # The method is looked up on each call (not cached) so that a method patched onto a
+        # hook instance later, e.g. by a profiler, is still the one called.
         for hook in self.for_stage(stage):
             try:
                 getattr(hook, stage)(runner, **kwargs)

@@ -17,7 +17,7 @@ from .data_preprocessor import BaseDataPreprocessor, accelerator_device
 
 def _mean_loss(name: str, value: Any) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
-        return value.mean()
+        return value if value.dim() == 0 else value.mean()  # a 0-d mean is a copy
     if isinstance(value, (list, tuple)) and value and all(
             isinstance(v, torch.Tensor) for v in value):
         return sum(v.mean() for v in value)  # type: ignore[return-value]
@@ -96,11 +96,13 @@ class BaseModel(BaseModule):
             raise TypeError(f'parse_losses expects the dict returned by forward(mode="loss"), '
                             f'but got {type(losses).__name__}.')
         entries = [(name, _mean_loss(name, value)) for name, value in losses.items()]
-        total_terms = [value for name, value in entries if 'loss' in name]
-        if not total_terms:
+        loss = None
+        for name, value in entries:
+            if 'loss' in name:
+                loss = value if loss is None else loss + value
+        if loss is None:
             raise ValueError(f'No key of the loss dict contains "loss", so there is nothing to '
                              f'optimize; got keys {list(losses)}.')
-        loss = sum(total_terms[1:], total_terms[0])
         log_vars = OrderedDict(loss=loss.detach())
         for name, value in entries:
             if name != 'loss':

@@ -1,0 +1,282 @@
+"""Per-iteration framework overhead on a degenerate step, plain loop vs ours, per hook.
+
+    python benchmarks/bench_overhead.py --runs 5 [--iters 20000] [--threads 1]
+        [--profile-hooks] [--bare] [--cprofile]
+
+The workload: a ``Linear(2, 2)`` model, batch size 1, Adam, ``--iters`` iterations (one
+epoch of a shuffled 2-feature dataset), cross-entropy loss. The plain loop prints the loss
+(``loss.item()``) and lr every 10 iterations and saves model + optimizer at the end of the
+epoch, which is what ours does with its default hooks (LoggerHook interval 10, CheckpointHook
+interval 1 epoch). Ours builds the dataloader from a config (``DefaultSampler``,
+``default_collate``) as a config file would.
+
+Figures: the training loop's time per iteration in each variant (``runner.train()`` vs the
+plain loop, setup excluded) and their difference (the overhead, in microseconds); the
+whole-process wall time and its ratio. ``--profile-hooks`` adds one separate run of ours in
+which every hook stage method, ``call_hook`` dispatch, the data preprocessor, the model
+forward and ``optim_wrapper.update_params`` are timed, reported in microseconds per
+iteration. ``--bare`` adds a variant of ours with every default hook removed. ``--cprofile``
+adds a cProfile run of ours and prints the functions with the most own time.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections import defaultdict
+from typing import Any
+
+import _common
+
+
+def _data(n: int) -> Any:
+    import torch
+    from torch.utils.data import TensorDataset
+    g = torch.Generator().manual_seed(0)
+    return TensorDataset(torch.randn(n, 2, generator=g), torch.randint(0, 2, (n,), generator=g))
+
+
+# ---------------------------------------------------------------------------- plain
+def plain_main(args: Any) -> None:
+    """Hand-written loop."""
+    import torch
+    import torch.nn.functional as F
+    from torch.utils.data import DataLoader
+    _common.apply_threads()
+    loader = DataLoader(_data(args.iters), batch_size=1, shuffle=True, num_workers=0)
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.001)
+    model.train()
+    start, cpu_start = time.perf_counter(), time.thread_time()
+    first = None
+    for i, (x, y) in enumerate(loader):
+        if first is None:
+            first = time.time()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        if (i + 1) % 10 == 0:
+            print(f'Epoch(train) [1][{i + 1}/{len(loader)}] '
+                  f'lr: {optimizer.param_groups[0]["lr"]:.4e} loss: {loss.item():.4f}')
+    torch.save({'state_dict': model.state_dict(), 'optimizer': optimizer.state_dict()},
+               os.path.join(args.workdir, 'epoch_1.pth'))
+    train_s, cpu_s = time.perf_counter() - start, time.thread_time() - cpu_start
+    _common.report(train_s=train_s, train_cpu_s=cpu_s, first_iter_time=first)
+
+
+# ---------------------------------------------------------------------------- ours
+def _ours_runner(args: Any, bare: bool = False) -> Any:
+    import torch
+    import torch.nn.functional as F
+
+    from mmengine.model import BaseModel
+    from mmengine.runner import Runner
+
+    class Tiny(BaseModel):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = torch.nn.Linear(2, 2)
+
+        def forward(self, x: Any, y: Any, mode: str = 'tensor') -> Any:
+            out = self.linear(x)
+            if mode == 'loss':
+                return {'loss': F.cross_entropy(out, y)}
+            return out
+
+    hooks = None
+    if bare:
+        hooks = dict(runtime_info=None, timer=None, sampler_seed=None, logger=None,
+                     param_scheduler=None, checkpoint=None)
+    return Runner(
+        model=Tiny(), work_dir=os.path.join(args.workdir, 'work'),
+        train_dataloader=dict(dataset=_data(args.iters), batch_size=1, num_workers=0,
+                              sampler=dict(type='DefaultSampler', shuffle=True),
+                              collate_fn=dict(type='default_collate')),
+        train_cfg=dict(by_epoch=True, max_epochs=1),
+        optim_wrapper=dict(optimizer=dict(type='Adam', lr=0.001)),
+        default_hooks=hooks)
+
+
+def ours_main(args: Any, bare: bool = False) -> None:
+    """The Runner with its default hooks (or none, ``bare``)."""
+    _common.apply_threads()
+    runner = _ours_runner(args, bare)
+    first: list[float] = []
+
+    def pre_hook(module: Any, inputs: Any) -> None:
+        first.append(time.time())
+        handle.remove()
+
+    handle = runner.model.register_forward_pre_hook(pre_hook)
+    profile = _HookProfile(runner) if os.environ.get('BENCH_PROFILE_HOOKS') else None
+    cprofile_path = os.environ.get('BENCH_CPROFILE')
+    start, cpu_start = time.perf_counter(), time.thread_time()
+    if cprofile_path:
+        import cProfile
+        cProfile.runctx('runner.train()', globals(), dict(runner=runner), cprofile_path)
+    else:
+        runner.train()
+    train_s, cpu_s = time.perf_counter() - start, time.thread_time() - cpu_start
+    _common.report(train_s=train_s, train_cpu_s=cpu_s,
+                   first_iter_time=first[0] if first else None,
+                   profile=profile.summary(args.iters) if profile else None)
+
+
+def bare_main(args: Any) -> None:
+    """Ours without any hook."""
+    ours_main(args, bare=True)
+
+
+class _HookProfile:
+    """Times every participating hook stage, the dispatch and the train_step parts."""
+
+    def __init__(self, runner: Any) -> None:
+        from mmengine.runner._hooks import STAGES, participates
+        self.ns: dict[str, int] = defaultdict(int)
+        self.calls: dict[str, int] = defaultdict(int)
+        for hook in runner.hooks:
+            for stage in STAGES:
+                if participates(hook, stage):  # wrap only what dispatch calls anyway
+                    self._wrap(hook, stage, f'hook {type(hook).__name__}.{stage}')
+        self._wrap(runner, 'call_hook', 'call_hook (dispatch + hooks)')
+        model = runner.model
+        self._wrap(model, 'train_step', 'model.train_step (total)')
+        self._wrap(model.data_preprocessor, 'forward', 'train_step: data_preprocessor')
+        self._wrap(model, 'forward', 'train_step: model.forward')
+        self._runner = runner
+
+    def _wrap(self, obj: Any, name: str, label: str) -> None:
+        fn = getattr(obj, name)
+        ns, calls, clock = self.ns, self.calls, time.thread_time_ns
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t0 = clock()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                ns[label] += clock() - t0
+                calls[label] += 1
+
+        setattr(obj, name, timed)
+
+    def summary(self, iters: int) -> dict[str, Any]:
+        # update_params exists only once the optimizer wrapper is built, i.e. after train().
+        return {label: dict(us_per_iter=ns / iters / 1000, calls=self.calls[label])
+                for label, ns in sorted(self.ns.items(), key=lambda kv: -kv[1])}
+
+
+def _wrap_update_params() -> None:
+    """Time ``OptimWrapper.update_params`` at class level (the wrapper is built lazily)."""
+    from mmengine.optim import OptimWrapper
+    original = OptimWrapper.update_params
+    totals = _UPDATE_TOTALS
+
+    def timed(self: Any, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.thread_time_ns()
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            totals[0] += time.thread_time_ns() - t0
+            totals[1] += 1
+
+    OptimWrapper.update_params = timed
+
+
+_UPDATE_TOTALS = [0, 0]
+
+WORKERS = dict(plain=plain_main, ours=ours_main, ours_bare=bare_main)
+
+
+# ---------------------------------------------------------------------------- driver
+def _print_profile(profile: dict[str, Any], overhead_us: float | None) -> None:
+    print('\n== per-hook profile of ours (separate run; main-thread CPU time; timers add '
+          '~0.3 us per call) ==')
+    print(f'{"what":58} {"us/iter":>9} {"calls":>8}')
+    for label, entry in profile.items():
+        print(f'{label:58} {entry["us_per_iter"]:9.2f} {entry["calls"]:8d}')
+    hooks_us = sum(e['us_per_iter'] for k, e in profile.items() if k.startswith('hook '))
+    dispatch = profile.get('call_hook (dispatch + hooks)', {}).get('us_per_iter', 0.0)
+    print(f'{"sum of hook stage methods":58} {hooks_us:9.2f}')
+    print(f'{"call_hook dispatch alone (call_hook - hooks)":58} {dispatch - hooks_us:9.2f}')
+    if overhead_us is not None:
+        print(f'{"measured CPU overhead (ours - plain, timed runs)":58} {overhead_us:9.2f}')
+
+
+def main() -> None:
+    parser = _common.base_parser(__doc__.splitlines()[0], runs=5)
+    parser.add_argument('--iters', type=int, default=20000)
+    parser.add_argument('--profile-hooks', action='store_true')
+    parser.add_argument('--bare', action='store_true', help='add ours without default hooks')
+    parser.add_argument('--cprofile', action='store_true')
+    args = parser.parse_args()
+    if args.worker:
+        if os.environ.get('BENCH_PROFILE_HOOKS'):
+            _wrap_update_params()
+        WORKERS[args.worker](args)
+        if os.environ.get('BENCH_PROFILE_HOOKS') and _UPDATE_TOTALS[1]:
+            _common.report(update_params_us=_UPDATE_TOTALS[0] / args.iters / 1000)
+        return
+    info = _common.header(f'degenerate step: Linear(2,2), batch 1, Adam, {args.iters} iters',
+                          args)
+    names = _common.variants(args, lightning_ok=False)
+    if args.bare:
+        names.append('ours_bare')
+    runs = _common.alternate(__file__, names, args, ['--iters', str(args.iters)])
+    per_iter = {k: [r['result']['train_s'] / args.iters * 1e6 for r in v]
+                for k, v in runs.items()}
+    per_cpu = {k: [r['result']['train_cpu_s'] / args.iters * 1e6 for r in v]
+               for k, v in runs.items()}
+    table = _common.Table('per-iteration overhead')
+    table.add('training loop wall time per iteration', 'us', per_iter)
+    table.add('training loop CPU time per iteration', 'us', per_cpu,
+              note='main-thread CPU time: robust to other processes\' load')
+    paired = [o - p for o, p in zip(per_iter['ours'], per_iter['plain'])]
+    table.add('overhead ours - plain, wall (paired runs)', 'us', {'ours': paired})
+    paired_cpu = [o - p for o, p in zip(per_cpu['ours'], per_cpu['plain'])]
+    table.add('overhead ours - plain, CPU (paired runs)', 'us', {'ours': paired_cpu})
+    overhead = statistics.median(per_iter['ours']) - statistics.median(per_iter['plain'])
+    overhead_cpu = statistics.median(per_cpu['ours']) - statistics.median(per_cpu['plain'])
+    wall = _common.collect(runs, 'wall_s')
+    table.add('whole-process wall time', 's', wall)
+    table.add('peak RSS', 'MiB', _common.collect(runs, 'peak_rss_mib'))
+    table.print()
+    print(f'\noverhead (median ours - median plain): {overhead:.1f} us/iter wall, '
+          f'{overhead_cpu:.1f} us/iter CPU '
+          f'(target <= 50 us); whole-process ratio '
+          f'{statistics.median(wall["ours"]) / statistics.median(wall["plain"]):.3f} '
+          f'(target <= 1.15)')
+    extra: dict[str, Any] = dict(machine=info, overhead_us=overhead,
+                                 overhead_cpu_us=overhead_cpu)
+    if args.profile_hooks:
+        run = _common.run_child(__file__, 'ours', ['--iters', str(args.iters)],
+                                _profile_env(args, BENCH_PROFILE_HOOKS='1'))
+        profile = run['result']['profile']
+        if 'update_params_us' in run['result']:
+            profile['train_step: optim_wrapper.update_params'] = dict(
+                us_per_iter=run['result']['update_params_us'], calls=args.iters)
+        _print_profile(profile, overhead_cpu)
+        extra['profile'] = profile
+    if args.cprofile:
+        _run_cprofile(args)
+    table.dump(args.json, **extra)
+
+
+def _profile_env(args: Any, **env: str) -> dict[str, str]:
+    if args.threads:
+        env.update(BENCH_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
+    return env
+
+
+def _run_cprofile(args: Any) -> None:
+    import pstats
+    import tempfile
+    path = os.path.join(tempfile.mkdtemp(prefix='bench_cprofile_'), 'ours.prof')
+    _common.run_child(__file__, 'ours', ['--iters', str(args.iters)],
+                      _profile_env(args, BENCH_CPROFILE=path))
+    print(f'\n== cProfile of ours ({path}); top 30 by own time ==')
+    pstats.Stats(path).sort_stats('tottime').print_stats(30)
+
+
+if __name__ == '__main__':
+    main()
