@@ -220,10 +220,17 @@ class Registry:
         close = difflib.get_close_matches(key.rpartition('.')[2], self._visible_names(), n=3)
         hint = f' Did you mean {" or ".join(repr(c) for c in close)}?' if close else ''
         return (f'{key!r} is not registered in registry {self._name!r} (scope '
-                f'{self._scope!r}).{hint} Register it with @{self._name.upper()}'
-                f'.register_module() (registry {self._name!r}) and make sure its module is '
-                f'imported, e.g. with custom_imports=dict(imports=[...]) in the config or the '
-                f'registry\'s `locations`.')
+                f'{self._scope!r}).{hint} Register it with @{self._variable_name()}'
+                f'.register_module() and make sure its module is imported, e.g. with '
+                f'custom_imports=dict(imports=[...]) in the config or the registry\'s '
+                f'`locations`.')
+
+    def _variable_name(self) -> str:
+        """The name mmengine's root registries give this tree (``MODELS``), for messages."""
+        from . import root
+        top = self._get_root_registry()
+        return next((name for name in root.__all__ if getattr(root, name) is top),
+                    f'<the {self._name!r} registry>')
 
     def build(self, cfg: dict, *args: Any, **kwargs: Any) -> Any:
         """Build an object from ``cfg`` with this registry's build function."""

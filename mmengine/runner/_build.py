@@ -9,15 +9,14 @@ import copy
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader
 
 from ..dataset import worker_init_fn as default_worker_init_fn
-from ..device import get_device
 from ..dist import get_rank, get_world_size
 from ..evaluator import BaseMetric, Evaluator
 from ..logging import print_log
-from ..model import convert_sync_batchnorm, is_model_wrapper, revert_sync_batchnorm
 from ..optim import OptimWrapper, OptimWrapperDict, _ParamScheduler, build_optim_wrapper
 from ..registry import (
     DATA_SAMPLERS,
@@ -26,11 +25,11 @@ from ..registry import (
     FUNCTIONS,
     LOG_PROCESSORS,
     LOOPS,
-    MODEL_WRAPPERS,
     MODELS,
     PARAM_SCHEDULERS,
 )
-from .log_processor import LogProcessor
+from ._data_seeding import RunnerDataLoader, wrap_for_keys
+from .loops import IterBasedTrainLoop
 
 if TYPE_CHECKING:
     from .runner import Runner
@@ -112,11 +111,14 @@ def build_dataloader(dataloader: DataLoader | dict, seed: int | None = None,
         batch_sampler = batch_sampler_cfg
     init_fn = _build_worker_init_fn(cfg, seed, cfg.get('num_workers', 0))
     collate_fn = _build_collate_fn(cfg.pop('collate_fn', dict(type='pseudo_collate')))
+    # Own generator per pass, and per-sample seeds in deterministic mode: see _data_seeding.
+    dataset, keyed = wrap_for_keys(dataset, torch.are_deterministic_algorithms_enabled())
+    extra: dict[str, Any] = dict(seed=seed or 0, keyed=keyed)
     if batch_sampler is not None:
-        return DataLoader(dataset=dataset, batch_sampler=batch_sampler, collate_fn=collate_fn,
-                          worker_init_fn=init_fn, **cfg)
-    return DataLoader(dataset=dataset, sampler=sampler, collate_fn=collate_fn,
-                      worker_init_fn=init_fn, **cfg)
+        return RunnerDataLoader(dataset=dataset, batch_sampler=batch_sampler,
+                                collate_fn=collate_fn, worker_init_fn=init_fn, **extra, **cfg)
+    return RunnerDataLoader(dataset=dataset, sampler=sampler, collate_fn=collate_fn,
+                            worker_init_fn=init_fn, **extra, **cfg)
 
 
 def build_model(model: nn.Module | dict, data_preprocessor: dict | None) -> nn.Module:
@@ -131,29 +133,6 @@ def build_model(model: nn.Module | dict, data_preprocessor: dict | None) -> nn.M
         raise TypeError(f'model config {model!r} built a {type(built).__name__}, not an '
                         f'nn.Module.')
     return built
-
-
-def wrap_model(model: nn.Module, wrapper_cfg: dict | None, distributed: bool,
-               sync_bn: str | None, find_unused_parameters: bool) -> nn.Module:
-    """Move ``model`` to the device and wrap it for distributed training."""
-    if is_model_wrapper(model):
-        if wrapper_cfg is not None:
-            raise TypeError('model_wrapper_cfg is given but the model is already wrapped by '
-                            f'{type(model).__name__}; pass the bare model instead.')
-        return model
-    model = model.to(get_device())
-    if not distributed:
-        return revert_sync_batchnorm(model)
-    if sync_bn == 'torch':
-        model = convert_sync_batchnorm(model)
-    elif sync_bn is not None:
-        raise ValueError(f"sync_bn must be 'torch' or None, but got {sync_bn!r}.")
-    cfg = dict(wrapper_cfg) if wrapper_cfg is not None else dict(
-        type='MMDistributedDataParallel', find_unused_parameters=find_unused_parameters)
-    if get_device() == 'cuda':
-        import torch
-        cfg.setdefault('device_ids', [torch.cuda.current_device()])
-    return MODEL_WRAPPERS.build(cfg, default_args=dict(module=model))
 
 
 def build_runner_optim_wrapper(optim_wrapper: Any, model: nn.Module) -> Any:
@@ -243,14 +222,27 @@ def build_eval_loop(loop: Any, runner: Runner, mode: str) -> Any:
                                               evaluator=evaluator))
 
 
-def build_log_processor(log_processor: Any) -> Any:
-    """A ``LogProcessor`` from an object or a config dict (``type`` optional)."""
-    if log_processor is None:
-        return LogProcessor()
-    if not isinstance(log_processor, dict):
+def _iteration_based(train_cfg: Any) -> bool:
+    if isinstance(train_cfg, dict):
+        loop_type = train_cfg.get('type')
+        if loop_type is not None:
+            return loop_type in ('IterBasedTrainLoop', LOOPS.get('IterBasedTrainLoop'))
+        return not train_cfg.get('by_epoch', True)
+    return isinstance(train_cfg, IterBasedTrainLoop)
+
+
+def build_log_processor(log_processor: Any, train_cfg: Any = None) -> Any:
+    """A ``LogProcessor`` from an object or a config dict (``type`` optional).
+
+    When the config leaves ``by_epoch`` unset, it follows the training loop: an
+    iteration-based run logs ``Iter(train) [10/1000]`` lines rather than epoch-style ones.
+    """
+    if log_processor is not None and not isinstance(log_processor, dict):
         return log_processor
-    cfg = copy.deepcopy(dict(log_processor))
+    cfg = copy.deepcopy(dict(log_processor or {}))
     cfg.setdefault('type', 'LogProcessor')
+    if 'by_epoch' not in cfg and _iteration_based(train_cfg):
+        cfg['by_epoch'] = False
     return LOG_PROCESSORS.build(cfg)
 
 
@@ -265,3 +257,43 @@ def scaled_lr_factor(auto_scale_lr: dict | None, batch_size: int) -> float | Non
     print_log(f'LR is scaled by {factor:.4f}: real batch size {real}, base batch size '
               f'{auto_scale_lr["base_batch_size"]}.', logger='current')
     return factor
+
+
+def compile_forward(model: nn.Module, compile_cfg: bool | dict) -> None:
+    """Replace ``model.forward`` by its ``torch.compile``-d version (train and eval share it).
+
+    Args:
+        model: The unwrapped model.
+        compile_cfg: ``True`` for torch's defaults, or a dict of ``torch.compile`` options
+            (``backend``, ``mode``, ``dynamic``, ``fullgraph``, ...).
+    """
+    import torch
+    if compile_cfg is True:
+        options: dict = {}
+    elif isinstance(compile_cfg, dict):
+        options = dict(compile_cfg)
+    else:
+        raise TypeError(f'compile must be True or a dict of torch.compile options, but got '
+                        f'{compile_cfg!r}.')
+    print_log(f'Compiling {type(model).__name__}.forward with torch.compile({options})',
+              logger='current')
+    # An instance attribute shadows the class's forward, so nn.Module.__call__ (and DDP)
+    # run the compiled function.
+    model.forward = torch.compile(model.forward, **options)
+
+
+def history_needed(log_processor: Any, epoch_length: int) -> int:
+    """How many recent values per scalar a resumed run needs to log exactly as an
+    uninterrupted one: the longest smoothing window (an epoch for ``'epoch'`` windows)."""
+    from ..logging.message_hub import RESUME_HISTORY_LENGTH
+    windows = [getattr(log_processor, 'window_size', 10)]
+    windows += [c.get('window_size', 10) for c in getattr(log_processor, 'custom_cfg', [])]
+    needed = 1
+    for window in windows:
+        if isinstance(window, int):
+            needed = max(needed, window)
+        elif window == 'epoch':
+            needed = max(needed, epoch_length)
+        else:  # 'global' averages everything: keep the most we ever keep
+            needed = max(needed, RESUME_HISTORY_LENGTH)
+    return needed

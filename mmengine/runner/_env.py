@@ -5,17 +5,15 @@ Functions here return what they decide; the Runner facade stores it.
 from __future__ import annotations
 
 import logging
-import os
-import platform
 import warnings
 from datetime import timedelta
 from typing import Any
 
 import torch
-import torch.multiprocessing as mp
 
 from ..dist import get_dist_info, init_dist, is_distributed
 from ..logging import print_log
+from ..utils.dl_utils import set_multi_processing
 
 _ENV_KEYS = ('dist_cfg', 'mp_cfg', 'cudnn_benchmark', 'resource_limit')
 
@@ -37,27 +35,6 @@ def _normalize_env_cfg(env_cfg: dict) -> dict:
     return cfg
 
 
-def _set_multiprocessing(mp_cfg: dict, distributed: bool) -> None:
-    if platform.system() == 'Windows':
-        return
-    method = mp_cfg.get('mp_start_method', 'fork')
-    current = mp.get_start_method(allow_none=True)
-    if current is not None and current != method:
-        print_log(f'Multi-processing start method is already {current!r}; mp_start_method='
-                  f'{method!r} is not applied.', logger='current', level=logging.DEBUG)
-    elif current is None:
-        mp.set_start_method(method, force=True)
-    threads = mp_cfg.get('opencv_num_threads', 0)
-    try:
-        import cv2  # optional: only when OpenCV is installed
-        cv2.setNumThreads(threads)
-    except ImportError:
-        pass
-    # Avoid oversubscription by dataloader workers that each start many OpenMP threads.
-    if 'OMP_NUM_THREADS' not in os.environ and distributed:
-        os.environ['OMP_NUM_THREADS'] = '1'
-
-
 def setup_env(env_cfg: dict, launcher: str) -> tuple[bool, int, int]:
     """Apply ``env_cfg`` and initialise distributed training for ``launcher``.
 
@@ -68,12 +45,16 @@ def setup_env(env_cfg: dict, launcher: str) -> tuple[bool, int, int]:
     if cfg.get('cudnn_benchmark'):
         torch.backends.cudnn.benchmark = True
     distributed = launcher != 'none'
-    _set_multiprocessing(dict(cfg.get('mp_cfg') or {}), distributed)
+    set_multi_processing(**dict(cfg.get('mp_cfg') or {}), distributed=distributed)
     if distributed and not is_distributed():
         dist_cfg = dict(cfg['dist_cfg'])
         timeout = dist_cfg.get('timeout')
         if isinstance(timeout, (int, float)):
             dist_cfg['timeout'] = timedelta(seconds=timeout)
+        if dist_cfg.get('backend', 'nccl') == 'nccl' and not torch.cuda.is_available():
+            print_log("dist_cfg.backend='nccl' needs CUDA, which is not available; using "
+                      "'gloo' instead.", logger='current', level=logging.WARNING)
+            dist_cfg['backend'] = 'gloo'
         init_dist(launcher, **dist_cfg)
     rank, world_size = get_dist_info()
     return distributed, rank, world_size

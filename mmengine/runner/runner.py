@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import os.path as osp
-import re
 import time
 import warnings
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import torch.nn as nn
 from torch.utils.data import DataLoader
 
+from .._strategy import BaseStrategy, DDPStrategy, SingleDeviceStrategy
 from ..config import Config, ConfigDict
 from ..dist import broadcast_object_list, master_only
 from ..fileio import join_path
@@ -32,17 +32,11 @@ from ..version import __version__
 from ..visualization import Visualizer
 from . import _build, _checkpointing
 from ._env import check_launcher, randomness_info, setup_env
+from ._faults import log_failure, prepare_work_dir, resolve_resume
 from ._hooks import HookTable, build_hook
 from ._validate import validate_config
 from .base_loop import BaseLoop
-from .checkpoint import (
-    _load_checkpoint,
-    find_latest_checkpoint,
-    get_state_dict,
-    load_state_dict,
-    save_checkpoint,
-    weights_to_cpu,
-)
+from .checkpoint import CorruptCheckpointError, checkpoint_candidates, verify_checkpoint
 from .log_processor import LogProcessor
 from .priority import Priority
 from .utils import set_random_seed
@@ -94,7 +88,9 @@ class Runner:
         data_preprocessor: Config merged into the model config's ``data_preprocessor``.
         load_from: Checkpoint to load weights from (or to resume from with ``resume``).
         resume: Resume from ``load_from`` or, when it is None, the latest checkpoint in
-            ``work_dir``.
+            ``work_dir``. ``'auto'``: resume from the latest checkpoint in ``work_dir`` if
+            there is one, else start fresh (from ``load_from`` weights if given), so a script
+            re-run after a preemption continues unchanged.
         launcher: ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
         env_cfg: ``dict(dist_cfg=..., mp_cfg=..., cudnn_benchmark=...)``.
         log_processor: ``LogProcessor`` or its config.
@@ -121,14 +117,14 @@ class Runner:
                  val_evaluator: Any = None, test_evaluator: Any = None,
                  default_hooks: dict | None = None, custom_hooks: list | None = None,
                  data_preprocessor: dict | None = None, load_from: str | None = None,
-                 resume: bool = False, launcher: str = 'none',
+                 resume: bool | str = False, launcher: str = 'none',
                  env_cfg: dict = dict(dist_cfg=dict(backend='nccl')),  # noqa: B006
                  log_processor: Any = None, log_level: str | int = 'INFO',
                  visualizer: Any = None, default_scope: str = 'mmengine',
                  randomness: dict = dict(seed=None),  # noqa: B006
                  experiment_name: str | None = None, cfg: ConfigType | None = None) -> None:
         self._work_dir = osp.abspath(work_dir)
-        mkdir_or_exist(self._work_dir)
+        prepare_work_dir(self._work_dir)  # fail before anything is written
         self.cfg = copy.deepcopy(cfg) if isinstance(cfg, Config) else Config(
             dict(cfg) if cfg is not None else dict())
         _check_trio('training', train_dataloader=train_dataloader, train_cfg=train_cfg,
@@ -143,7 +139,7 @@ class Runner:
         self._val_evaluator, self._test_evaluator = val_evaluator, test_evaluator
         self.optim_wrapper, self.param_schedulers = optim_wrapper, param_scheduler
         self.auto_scale_lr = auto_scale_lr
-        self._load_from, self._resume = load_from, resume
+        self._load_from, self._resume = resolve_resume(resume, load_from, self._work_dir)
         self._launcher = check_launcher(launcher)
         self._randomness_cfg = randomness_info(randomness)
         self.setup_env(env_cfg)
@@ -160,6 +156,7 @@ class Runner:
         if self.cfg:
             self.visualizer.add_config(self.cfg)
         self.log_processor = self.build_log_processor(log_processor)
+        self._strategy = self._build_strategy()
         self.model = self.build_model(_build.build_model(model, data_preprocessor))
         self.model = self.wrap_model(self.cfg.get('model_wrapper_cfg'), self.model)
         self._hook_table = HookTable()
@@ -418,11 +415,17 @@ class Runner:
         """Build the model from a config (a module is returned as is)."""
         return _build.build_model(model, None)
 
+    def _build_strategy(self) -> BaseStrategy:
+        """The strategy that wraps the model and reads/writes checkpoints: DDP under a
+        launcher (``sync_bn``, ``find_unused_parameters`` from the config), else one device."""
+        if not self._distributed:
+            return SingleDeviceStrategy()
+        return DDPStrategy(sync_bn=self.cfg.get('sync_bn'), model_wrapper=dict(
+            find_unused_parameters=self.cfg.get('find_unused_parameters', False)))
+
     def wrap_model(self, model_wrapper_cfg: dict | None, model: nn.Module) -> nn.Module:
         """Move the model to the device and wrap it for distributed training."""
-        return _build.wrap_model(model, model_wrapper_cfg, self._distributed,
-                                 self.cfg.get('sync_bn'),
-                                 self.cfg.get('find_unused_parameters', False))
+        return self._strategy.wrap_model(model, model_wrapper_cfg)
 
     def scale_lr(self, optim_wrapper: Any, auto_scale_lr: dict | None = None) -> None:
         """Scale every param group's lr by real total batch size / ``base_batch_size``."""
@@ -471,8 +474,8 @@ class Runner:
         return _build.build_eval_loop(loop, self, 'test')
 
     def build_log_processor(self, log_processor: Any) -> LogProcessor:
-        """Build the ``LogProcessor``."""
-        return _build.build_log_processor(log_processor)
+        """Build the ``LogProcessor`` (``by_epoch`` follows the training loop unless set)."""
+        return _build.build_log_processor(log_processor, self._train_loop)
 
     # ------------------------------------------------------------------ hooks
     def get_hooks_info(self) -> str:
@@ -520,7 +523,8 @@ class Runner:
             self.param_schedulers = self.build_param_scheduler(self.param_schedulers)
         else:
             self.param_schedulers = []
-        del train_loop
+        self.message_hub.resume_history_length = _build.history_needed(
+            self.log_processor, len(train_loop.dataloader))
 
     def train(self) -> nn.Module:
         """Train the model and return it."""
@@ -538,9 +542,11 @@ class Runner:
         self.load_or_resume()
         self.optim_wrapper.initialize_count_status(self.model, self.train_loop.iter,
                                                    self.train_loop.max_iters)
+        self._maybe_compile()
         self.logger.info(f'Hooks will be executed in the following order:\n'
                          f'{self.get_hooks_info()}')
-        model = self.train_loop.run()
+        with log_failure(self, 'Training'):
+            model = self.train_loop.run()
         self.call_hook('after_run')
         return model
 
@@ -551,9 +557,19 @@ class Runner:
                                f'{mode}_evaluator; they were not given to the Runner.')
         self.call_hook('before_run')
         self.load_or_resume()
+        self._maybe_compile()
         metrics = loop.run()
         self.call_hook('after_run')
         return metrics
+
+    def _maybe_compile(self) -> None:
+        """Compile the model's forward once when the config says ``compile=True`` (or a dict
+        of ``torch.compile`` options)."""
+        compile_cfg = self.cfg.get('compile', False)
+        if compile_cfg and not getattr(self, '_compiled', False):
+            model = self.model.module if is_model_wrapper(self.model) else self.model
+            _build.compile_forward(model, compile_cfg)
+            self._compiled = True
 
     def val(self) -> dict:
         """Validate the model once and return the metrics."""
@@ -573,19 +589,34 @@ class Runner:
         """Resume (``resume=True``) or load weights (``load_from``), once per run."""
         if getattr(self, '_has_loaded', False):
             return
-        resume_from = None
         if self._resume and self._load_from is None:
-            resume_from = find_latest_checkpoint(self._work_dir)
-            if resume_from is None:
-                self.logger.info(f'resume=True but no checkpoint was found in {self._work_dir};'
-                                 f' training starts from scratch.')
+            self._resume_latest()
         elif self._resume:
-            resume_from = self._load_from
-        if resume_from is not None:
-            self.resume(resume_from)
+            self.resume(self._load_from)
         elif self._load_from is not None:
             self.load_checkpoint(self._load_from)
         self._has_loaded = True
+
+    def _resume_latest(self) -> None:
+        """Resume from the newest intact checkpoint of the work_dir.
+
+        A file whose size or SHA-256 differs from its record, or that cannot be read
+        (truncated, corrupt), is skipped with a warning naming it; the next newest is tried.
+        """
+        for path, record in checkpoint_candidates(self._work_dir):
+            problem = verify_checkpoint(path, record)
+            if problem is None:
+                try:
+                    self.resume(path)
+                    return
+                except CorruptCheckpointError as exc:
+                    problem = str(exc)
+            message = (f'Checkpoint {path} is not usable ({problem}); resuming from the next '
+                       f'newest checkpoint instead.')
+            self.logger.warning(message)
+            warnings.warn(message, stacklevel=2)
+        self.logger.info(f'resume=True but no usable checkpoint was found in {self._work_dir}; '
+                         f'training starts from scratch.')
 
     def resume(self, filename: str, resume_optimizer: bool = True,
                resume_param_scheduler: bool = True, map_location: Any = 'default') -> None:
@@ -595,13 +626,22 @@ class Runner:
         meta = checkpoint.get('meta', {})
         loop = self.train_loop
         loop._epoch, loop._iter = meta.get('epoch', 0), meta.get('iter', 0)
+        changes = _checkpointing.setup_changes(
+            meta.get('train_setup'), _checkpointing.train_setup(loop, self.world_size))
         if 'message_hub' in checkpoint:
             self.message_hub.load_state_dict(checkpoint['message_hub'])
         if resume_optimizer and 'optimizer' in checkpoint:
-            self.optim_wrapper.load_state_dict(checkpoint['optimizer'])
+            self._strategy.load_optim_state_dict(self.model, self.optim_wrapper,
+                                                 checkpoint['optimizer'])
         if resume_param_scheduler and 'param_schedulers' in checkpoint and self.param_schedulers:
-            _checkpointing.load_scheduler_states(self.param_schedulers,
-                                                 checkpoint['param_schedulers'])
+            changes += _checkpointing.load_scheduler_states(self.param_schedulers,
+                                                            checkpoint['param_schedulers'])
+        if changes:
+            message = (f'The config differs from the one {filename} was trained with:\n  '
+                       + '\n  '.join(changes) + '\nThe restored state (weights, optimizer, '
+                       'step counters, data position) continues under the new values.')
+            self.logger.warning(message)
+            warnings.warn(message, stacklevel=2)
         self._restore_seed(meta.get('seed'))
         if 'data_position' in checkpoint:
             exact = _checkpointing.restore_data_position(loop, checkpoint['data_position'])
@@ -622,14 +662,12 @@ class Runner:
                         revise_keys: list = [(r'^module.', '')]  # noqa: B006
                         ) -> dict:
         """Load model weights from ``filename`` and return the checkpoint."""
-        checkpoint = _load_checkpoint(filename, map_location=map_location)
-        if not isinstance(checkpoint, dict):
-            raise RuntimeError(f'{filename} does not hold a checkpoint dict.')
+        checkpoint = self._strategy.load_checkpoint(filename, map_location=map_location)
         # Hooks see the checkpoint first and may adjust it (e.g. EMA weights for testing).
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
-        state_dict = checkpoint.get('state_dict', checkpoint)
-        state_dict = {_revise(k, revise_keys): v for k, v in state_dict.items()}
-        load_state_dict(self.model, state_dict, strict=strict, logger=self.logger)
+        self._strategy.load_model_state_dict(self.model, checkpoint.get('state_dict', checkpoint),
+                                             strict=strict, revise_keys=revise_keys,
+                                             logger=self.logger)
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
 
@@ -654,6 +692,8 @@ class Runner:
                     time=time.strftime('%Y%m%d_%H%M%S', time.localtime()),
                     mmengine_version=__version__)
         dataset = getattr(loop.dataloader, 'dataset', None) if loop is not None else None
+        if loop is not None:
+            meta['train_setup'] = _checkpointing.train_setup(loop, self.world_size)
         if hasattr(dataset, 'metainfo'):
             meta['dataset_meta'] = _plain(dataset.metainfo)
         checkpoint = self._collect_checkpoint(meta, save_optimizer, save_param_scheduler,
@@ -662,20 +702,21 @@ class Runner:
         filepath = join_path(out_dir, filename, backend_args=backend_args)
         self._write_checkpoint(checkpoint, filepath, file_client_args, backend_args)
 
-    @master_only
     def _write_checkpoint(self, checkpoint: dict, filepath: str, file_client_args: Any,
                           backend_args: Any) -> None:
-        save_checkpoint(checkpoint, filepath, file_client_args=file_client_args,
-                        backend_args=backend_args)
+        # The strategy decides who writes: rank 0 one file, or every rank its shards.
+        self._strategy.save_checkpoint(checkpoint, filepath, file_client_args=file_client_args,
+                                       backend_args=backend_args)
 
     def _collect_checkpoint(self, meta: dict, save_optimizer: bool, save_param_scheduler: bool,
                             by_epoch: bool) -> dict:
         checkpoint: dict[str, Any] = dict(
-            meta=meta, state_dict=weights_to_cpu(get_state_dict(self.model)),
+            meta=meta, state_dict=self._strategy.model_state_dict(self.model),
             message_hub=self.message_hub.state_dict())
         if save_optimizer and self.optim_wrapper is not None and hasattr(
                 self.optim_wrapper, 'state_dict'):
-            checkpoint['optimizer'] = self.optim_wrapper.state_dict()
+            checkpoint['optimizer'] = self._strategy.optim_state_dict(self.model,
+                                                                      self.optim_wrapper)
         if save_param_scheduler and self.param_schedulers:
             checkpoint['param_schedulers'] = _checkpointing.scheduler_states(
                 self.param_schedulers)
@@ -694,12 +735,6 @@ class Runner:
         if not name.endswith('.py'):
             name = osp.splitext(name)[0] + '.py'
         self.cfg.dump(osp.join(self._log_dir, name))
-
-
-def _revise(key: str, revise_keys: list) -> str:
-    for pattern, replacement in revise_keys:
-        key = re.sub(pattern, replacement, key)
-    return key
 
 
 def _plain(value: Any) -> Any:

@@ -9,7 +9,6 @@ from mmengine.evaluator import BaseMetric
 from mmengine.registry import METRICS
 
 
-@METRICS.register_module(force=True)
 class Accuracy(BaseMetric):
     """Seed section 1: the model's predict mode returns ``(scores, labels)``."""
 
@@ -29,7 +28,6 @@ class Accuracy(BaseMetric):
         return dict(accuracy=100 * total_correct / total_size)
 
 
-@METRICS.register_module(force=True)
 class SimpleAccuracy(BaseMetric):
     """Seed section 4.1.3: outputs are a dict with ``pred_label`` and the ground truth."""
 
@@ -49,7 +47,6 @@ class SimpleAccuracy(BaseMetric):
         return {'accuracy': acc}
 
 
-@METRICS.register_module(force=True)
 class RecordingMetric(BaseMetric):
     """Stores one result per sample and reports them, so tests can see order and count."""
 
@@ -65,3 +62,10 @@ class RecordingMetric(BaseMetric):
     def compute_metrics(self, results):
         self.computed += 1
         return {'seen': list(results), 'count': len(results)}
+
+
+def register_test_metrics() -> None:
+    """Register the metrics above by name (the root test fixture undoes it after each test,
+    so these generic names never clash with the examples' own ``Accuracy``)."""
+    for metric in (Accuracy, SimpleAccuracy, RecordingMetric):
+        METRICS.register_module(module=metric, force=True)

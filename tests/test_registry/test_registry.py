@@ -3,9 +3,15 @@ from __future__ import annotations
 
 import pytest
 
-from mmengine.registry import (MODELS, DefaultScope, Registry, build_from_cfg,
-                               count_registered_modules, init_default_scope,
-                               traverse_registry_tree)
+from mmengine.registry import (
+    MODELS,
+    DefaultScope,
+    Registry,
+    build_from_cfg,
+    count_registered_modules,
+    init_default_scope,
+    traverse_registry_tree,
+)
 
 
 def _toy_registry(name: str = 'toy', scope: str = 'toyscope', parent=None) -> Registry:

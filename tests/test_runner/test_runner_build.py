@@ -12,21 +12,7 @@ from mmengine.config import Config
 from mmengine.evaluator import Evaluator
 from mmengine.optim import OptimWrapper
 from mmengine.runner import Runner
-from mmengine.testing import RunnerTestCase
 from mmengine.testing.runner_test_case import ToyDataset, ToyMetric, ToyModel
-
-
-class _Case(RunnerTestCase):
-    def runTest(self):  # pragma: no cover
-        pass
-
-
-@pytest.fixture
-def case():
-    instance = _Case()
-    instance.setUp()
-    yield instance
-    instance.tearDown()
 
 
 def test_lazy_building(case):
@@ -124,3 +110,17 @@ def test_randomness_seed_is_recorded(case):
     cfg.randomness = dict(sed=1)
     with pytest.raises(ValueError, match='Unknown randomness keys'):
         case.build_runner(cfg)
+
+
+def test_compile_option_compiles_forward(case):
+    cfg = copy.deepcopy(case.epoch_based_cfg)
+    cfg.compile = dict(backend='eager')  # the eager backend keeps the test fast on CPU
+    cfg.train_cfg = dict(by_epoch=True, max_epochs=1)
+    runner = case.build_runner(cfg)
+    runner.train()
+    assert 'forward' in vars(runner.model)  # the compiled function shadows the method
+    assert runner.iter == 4
+    cfg.compile = 'yes'
+    runner = case.build_runner(cfg)
+    with pytest.raises(TypeError, match='compile must be True or a dict'):
+        runner.train()

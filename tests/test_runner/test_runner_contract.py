@@ -6,21 +6,7 @@ import copy
 import pytest
 
 from mmengine.hooks import Hook
-from mmengine.testing import RunnerTestCase
 from tests._helpers.recording import RecordingHook
-
-
-class _Case(RunnerTestCase):
-    def runTest(self):  # pragma: no cover - unittest needs one test method
-        pass
-
-
-@pytest.fixture
-def case():
-    instance = _Case()
-    instance.setUp()
-    yield instance
-    instance.tearDown()
 
 
 def _run(case, cfg, action='train'):

@@ -9,20 +9,6 @@ import pytest
 import torch
 
 from mmengine.hooks import Hook
-from mmengine.testing import RunnerTestCase
-
-
-class _Case(RunnerTestCase):
-    def runTest(self):  # pragma: no cover
-        pass
-
-
-@pytest.fixture
-def case():
-    instance = _Case()
-    instance.setUp()
-    yield instance
-    instance.tearDown()
 
 
 class LossRecorder(Hook):
