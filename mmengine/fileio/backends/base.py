@@ -33,3 +33,12 @@ class BaseStorageBackend(metaclass=ABCMeta):
     @abstractmethod
     def get_text(self, filepath: str | Path) -> str:
         """Read a file's text."""
+
+    def copy_if_symlink_fails(self, src: str | Path, dst: str | Path) -> bool:
+        """Link ``dst`` to ``src`` where the storage can; this default copies the file or tree
+        (with the subclass's ``isfile``/``copyfile``/``copytree``) and returns False."""
+        if self.isfile(src):  # type: ignore[attr-defined]
+            self.copyfile(src, dst)  # type: ignore[attr-defined]
+        else:
+            self.copytree(src, dst)  # type: ignore[attr-defined]
+        return False

@@ -177,14 +177,6 @@ class FsspecBackend(BaseStorageBackend):
         fs, path = self._fs(dir_path)
         fs.rm(path, recursive=True)
 
-    def copy_if_symlink_fails(self, src: str | Path, dst: str | Path) -> bool:
-        """Remote storages have no symlinks: copy and return False."""
-        if self.isfile(src):
-            self.copyfile(src, dst)
-        else:
-            self.copytree(src, dst)
-        return False
-
     def list_dir_or_file(self, dir_path: str | Path, list_dir: bool = True,
                          list_file: bool = True, suffix: str | tuple[str, ...] | None = None,
                          recursive: bool = False) -> Iterator[str]:

@@ -167,11 +167,7 @@ class LocalBackend(BaseStorageBackend):
             os.symlink(src, dst)
             return True
         except Exception:
-            if self.isfile(src):
-                self.copyfile(src, dst)
-            else:
-                self.copytree(src, dst)
-            return False
+            return super().copy_if_symlink_fails(src, dst)
 
     def list_dir_or_file(self, dir_path: str | Path, list_dir: bool = True,
                          list_file: bool = True, suffix: str | tuple[str, ...] | None = None,
