@@ -41,6 +41,42 @@ class _TrainLoopMixin:
     dynamic_intervals: list[int]
 
     faults: FaultGuard
+    dataloader: Any
+    _max_epochs: int
+    _max_iters: int
+    _iter: int
+
+    @property
+    def max_epochs(self) -> int:
+        """Total number of training epochs (passes over the data)."""
+        return self._max_epochs
+
+    @property
+    def max_iters(self) -> int:
+        """Total number of training iterations."""
+        return self._max_iters
+
+    @property
+    def iter(self) -> int:
+        """Number of completed iterations."""
+        return self._iter
+
+    def _setup_training(self, val_begin: int, val_interval: int,
+                        dynamic_intervals: list | None, fault_options: tuple) -> None:
+        check_batches(self.dataloader, 'train_dataloader')
+        self.faults = FaultGuard(*fault_options)
+        self._iter = 0
+        self._setup_validation(val_begin, val_interval, dynamic_intervals)
+
+    def _train_step(self, batch_idx: int, data_batch: Any) -> Any:
+        """Hooks around ``model.train_step``; returns the step's outputs."""
+        self.runner.call_hook('before_train_iter', batch_idx=batch_idx, data_batch=data_batch)
+        outputs = self.runner.model.train_step(data_batch,
+                                               optim_wrapper=self.runner.optim_wrapper)
+        self.runner.call_hook('after_train_iter', batch_idx=batch_idx, data_batch=data_batch,
+                              outputs=outputs)
+        self._iter += 1
+        return outputs
 
     def _setup_validation(self, val_begin: int, val_interval: int,
                           dynamic_intervals: list | None) -> None:
@@ -102,36 +138,20 @@ class EpochBasedTrainLoop(BaseLoop, _TrainLoopMixin):
                  hang_timeout: float | None = None) -> None:
         super().__init__(runner, dataloader)
         _check_positive_int('max_epochs', max_epochs)
-        check_batches(self.dataloader, 'train_dataloader')
-        self.faults = FaultGuard(check_finite, nonfinite, preemption, hang_timeout)
         self._max_epochs = int(max_epochs)
-        self._max_iters = self._max_epochs * len(self.dataloader)
+        self._epoch_length = len(self.dataloader)
+        self._max_iters = self._max_epochs * self._epoch_length
         self._epoch = 0
-        self._iter = 0
         # Batches of the current epoch already fetched; lets a mid-epoch checkpoint resume
         # at the next batch.
         self._batch_in_epoch = 0
-        self._setup_validation(val_begin, val_interval, dynamic_intervals)
-
-    @property
-    def max_epochs(self) -> int:
-        """Total number of training epochs."""
-        return self._max_epochs
-
-    @property
-    def max_iters(self) -> int:
-        """Total number of training iterations."""
-        return self._max_iters
+        self._setup_training(val_begin, val_interval, dynamic_intervals,
+                             (check_finite, nonfinite, preemption, hang_timeout))
 
     @property
     def epoch(self) -> int:
         """Number of completed epochs."""
         return self._epoch
-
-    @property
-    def iter(self) -> int:
-        """Number of completed iterations."""
-        return self._iter
 
     def run(self) -> torch.nn.Module:
         """Train until ``max_epochs`` or until a hook sets ``stop_training``."""
@@ -158,13 +178,8 @@ class EpochBasedTrainLoop(BaseLoop, _TrainLoopMixin):
 
     def run_iter(self, idx: int, data_batch: Any) -> None:
         """Run one training iteration."""
-        self.runner.call_hook('before_train_iter', batch_idx=idx, data_batch=data_batch)
-        outputs = self.runner.model.train_step(data_batch,
-                                               optim_wrapper=self.runner.optim_wrapper)
-        self.runner.call_hook('after_train_iter', batch_idx=idx, data_batch=data_batch,
-                              outputs=outputs)
-        self._iter += 1
-        self.faults.boundary(self.runner, outputs, end_of_epoch=idx + 1 == len(self.dataloader))
+        outputs = self._train_step(idx, data_batch)
+        self.faults.boundary(self.runner, outputs, end_of_epoch=idx + 1 == self._epoch_length)
 
 
 class _InfiniteDataloaderIterator:
@@ -239,37 +254,19 @@ class IterBasedTrainLoop(BaseLoop, _TrainLoopMixin):
                  hang_timeout: float | None = None) -> None:
         super().__init__(runner, dataloader)
         _check_positive_int('max_iters', max_iters)
-        check_batches(self.dataloader, 'train_dataloader')
-        self.faults = FaultGuard(check_finite, nonfinite, preemption, hang_timeout)
         self._max_iters = int(max_iters)
         try:
             self._max_epochs = max(1, -(-self._max_iters // len(self.dataloader)))
         except TypeError:  # an iterable dataset without a length
             self._max_epochs = 1
-        self._epoch = 0
-        self._iter = 0
         self.dataloader_iterator = _InfiniteDataloaderIterator(self.dataloader)
-        self._setup_validation(val_begin, val_interval, dynamic_intervals)
-
-    @property
-    def max_epochs(self) -> int:
-        """Number of passes over the data that ``max_iters`` amounts to."""
-        return self._max_epochs
-
-    @property
-    def max_iters(self) -> int:
-        """Total number of training iterations."""
-        return self._max_iters
+        self._setup_training(val_begin, val_interval, dynamic_intervals,
+                             (check_finite, nonfinite, preemption, hang_timeout))
 
     @property
     def epoch(self) -> int:
         """Number of completed passes over the data."""
         return self.dataloader_iterator.epoch
-
-    @property
-    def iter(self) -> int:
-        """Number of completed iterations."""
-        return self._iter
 
     @property
     def _batch_in_epoch(self) -> int:
@@ -294,12 +291,7 @@ class IterBasedTrainLoop(BaseLoop, _TrainLoopMixin):
 
     def run_iter(self, data_batch: Any) -> None:
         """Run one training iteration."""
-        self.runner.call_hook('before_train_iter', batch_idx=self._iter, data_batch=data_batch)
-        outputs = self.runner.model.train_step(data_batch,
-                                               optim_wrapper=self.runner.optim_wrapper)
-        self.runner.call_hook('after_train_iter', batch_idx=self._iter, data_batch=data_batch,
-                              outputs=outputs)
-        self._iter += 1
+        outputs = self._train_step(self._iter, data_batch)
         self.faults.boundary(self.runner, outputs, end_of_epoch=False)
 
 
