@@ -23,18 +23,20 @@ STAGES = (
 _class_stages: dict[type, frozenset[str]] = {}
 
 
-def _overridden_stages(hook_cls: type) -> frozenset[str]:
-    """Stages whose implementation in ``hook_cls`` differs from the no-op in ``Hook``."""
+def _overridden_stages(hook: Any) -> frozenset[str]:
+    """The stages ``hook``'s class takes part in, cached per class.
+
+    A ``Hook`` says so itself (``get_triggered_stages``: overridden stages, including those
+    reached through the ``_before_iter``-style helpers); any other object takes part in the
+    stages it defines.
+    """
+    hook_cls = type(hook)
     cached = _class_stages.get(hook_cls)
     if cached is None:
-        stages = {name for name in STAGES
-                  if getattr(hook_cls, name, None) is not getattr(Hook, name, None)}
-        triggered = getattr(hook_cls, 'get_triggered_stages', None)
-        if callable(triggered):
-            try:
-                stages |= set(triggered(hook_cls.__new__(hook_cls)))
-            except Exception:  # a hook whose helper needs __init__ state: keep the MRO view
-                pass
+        if isinstance(hook, Hook):
+            stages = set(hook.get_triggered_stages())
+        else:
+            stages = {name for name in STAGES if callable(getattr(hook_cls, name, None))}
         cached = _class_stages[hook_cls] = frozenset(stages)
     return cached
 
@@ -45,7 +47,7 @@ def participates(hook: Any, stage: str) -> bool:
         return True
     if stage not in STAGES:
         return callable(getattr(hook, stage, None))
-    return stage in _overridden_stages(type(hook))
+    return stage in _overridden_stages(hook)
 
 
 def priority_of(hook: Any) -> int:
