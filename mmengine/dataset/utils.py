@@ -50,6 +50,12 @@ def _collate(data_batch: Sequence, leaf: Callable[[Sequence], Any]) -> Any:
         return list(data_batch)
     first = data_batch[0]
     kind = type(first)
+    # Runs for every batch: common exact types first (the abstract-base-class checks below
+    # are several times slower).
+    if kind is torch.Tensor:
+        return leaf(data_batch)
+    if kind is dict:
+        return {key: _collate([item[key] for item in data_batch], leaf) for key in first}
     if isinstance(first, (str, bytes, BaseDataElement)):
         return list(data_batch)
     if isinstance(first, tuple) and hasattr(first, '_fields'):  # a namedtuple

@@ -27,12 +27,14 @@ class IterTimerHook(Hook):
         self.time_sec_tot = 0.0
         self.start_iter = 0
         self._eval_sec_tot = 0.0
+        self._max_iters = 0
         self.t = time.perf_counter()
 
     def before_train(self, runner: Any) -> None:
         """Start the training clock at the (possibly resumed) iteration."""
         self.time_sec_tot = 0.0
         self.start_iter = runner.iter
+        self._max_iters = runner.max_iters  # fixed for the run; read once, not per iteration
 
     def _before_epoch(self, runner: Any, mode: str = 'train') -> None:
         self.t = time.perf_counter()
@@ -62,7 +64,7 @@ class IterTimerHook(Hook):
             self.time_sec_tot += iter_time
             current = runner.iter
             done = current - self.start_iter + 1
-            left = runner.max_iters - current - 1
+            left = self._max_iters - current - 1
             hub.update_info('eta', self.time_sec_tot / done * left)
         else:
             self._eval_sec_tot += iter_time

@@ -63,6 +63,7 @@ class LoggerHook(Hook):
         self.backend_args = merge_backend_args(file_client_args, backend_args, 'LoggerHook')
         self.file_backend: Any = None
         self.json_log_path: str | None = None
+        self._epoch_length: int | None = None
 
     def before_run(self, runner: Any) -> None:
         """Resolve ``out_dir`` and the per-run JSON log name."""
@@ -75,28 +76,36 @@ class LoggerHook(Hook):
                                'training process.')
         self.json_log_path = f'{runner.timestamp}.json'
 
-    def _train_log_due(self, runner: Any, batch_idx: int) -> bool:
-        if runner.log_processor.by_epoch:
-            if self.every_n_inner_iters(batch_idx, self.interval):
-                return True
-            loader = runner.train_dataloader
-            return self.end_of_epoch(loader, batch_idx) and (
-                not self.ignore_last or len(loader) <= self.interval)
-        return self.every_n_train_iters(runner, self.interval) or (
-            not self.ignore_last and self.is_last_train_iter(runner))
+    def before_train_epoch(self, runner: Any) -> None:
+        """Forget the previous epoch's length (read once per epoch when needed)."""
+        self._epoch_length = None
+
+    def _train_epoch_length(self, runner: Any) -> int:
+        if self._epoch_length is None:
+            self._epoch_length = len(runner.train_dataloader)
+        return self._epoch_length
 
     def after_train_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None,
                          outputs: dict | None = None) -> None:
         """Log the training line (and scalars) when due."""
-        if self.every_n_train_iters(runner, self.interval_exp_name) or (
-                runner.log_processor.by_epoch
-                and self.end_of_epoch(runner.train_dataloader, batch_idx)):
+        # Runs every iteration, so plain arithmetic on cached values decides (the hook's
+        # every_n_* helpers would read runner properties and the loader length each time).
+        count = runner.iter + 1
+        by_epoch = runner.log_processor.by_epoch
+        last_of_epoch = by_epoch and batch_idx + 1 == self._train_epoch_length(runner)
+        if count % self.interval_exp_name == 0 or last_of_epoch:
             runner.logger.info(f'Exp name: {runner.experiment_name}')
-        if not self._train_log_due(runner, batch_idx):
+        if by_epoch:
+            due = (batch_idx + 1) % self.interval == 0 or last_of_epoch and (
+                not self.ignore_last or self._train_epoch_length(runner) <= self.interval)
+        else:
+            due = count % self.interval == 0 or (
+                not self.ignore_last and count == runner.max_iters)
+        if not due:
             return
         tag, log_str = runner.log_processor.get_log_after_iter(runner, batch_idx, 'train')
         runner.logger.info(log_str)
-        runner.visualizer.add_scalars(tag, step=runner.iter + 1, file_path=self.json_log_path)
+        runner.visualizer.add_scalars(tag, step=count, file_path=self.json_log_path)
 
     def _after_eval_iter(self, runner: Any, batch_idx: int, mode: str) -> None:
         if self.every_n_inner_iters(batch_idx, self.interval):

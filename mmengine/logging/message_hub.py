@@ -24,7 +24,10 @@ def _is_tensor(value: Any) -> bool:
 
 
 def _check_scalar(key: str, value: Any) -> None:
-    if isinstance(value, int | float | np.number):
+    if _is_tensor(value):  # the common case: a loss tensor of every iteration
+        if value.numel() == 1:
+            return
+    elif isinstance(value, int | float | np.number):
         return
     if isinstance(value, np.ndarray) or _is_tensor(value):
         if value.size == 1 if isinstance(value, np.ndarray) else value.numel() == 1:
@@ -117,8 +120,11 @@ class MessageHub(ManagerMixin):
             count: How many samples the value accumulates. Defaults to 1.
             resumed: Whether the scalar is saved by :meth:`state_dict`.
         """
-        _check_scalar(key, value)
-        self._set_resumed(key, resumed)
+        kind = type(value)
+        if kind is not float and kind is not int:  # called per scalar per iteration
+            _check_scalar(key, value)
+        if self._resumed_keys.get(key) is not resumed:
+            self._set_resumed(key, resumed)
         buffer = self._log_scalars.get(key)
         if buffer is None:
             buffer = self._log_scalars[key] = HistoryBuffer()
@@ -139,7 +145,8 @@ class MessageHub(ManagerMixin):
 
     def update_info(self, key: str, value: Any, resumed: bool = True) -> None:
         """Set runtime information ``key`` to ``value`` (stored as is, not copied)."""
-        self._set_resumed(key, resumed)
+        if self._resumed_keys.get(key) is not resumed:
+            self._set_resumed(key, resumed)
         self._runtime_info[key] = value
 
     def pop_info(self, key: str, default: Any = None) -> Any:

@@ -15,6 +15,7 @@ once per iteration boundary:
 """
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections.abc import Iterator
@@ -40,15 +41,19 @@ def _loss_dict(outputs: Any) -> dict[str, float]:
 
 
 def _loss_term(outputs: Any) -> torch.Tensor | None:
-    """A 0-d device tensor that is non-finite exactly when the step's loss is (no sync).
+    """A detached 0-d tensor that is non-finite exactly when the step's loss is (no sync).
 
     Only the total ``'loss'`` is looked at when there is one (every other entry of a default
     ``parse_losses`` feeds into it or is logged separately); otherwise every floating tensor
     of ``outputs`` is.
     """
-    if not isinstance(outputs, dict):
+    if type(outputs) is not dict and not isinstance(outputs, dict):
         return None
     loss = outputs.get('loss')
+    if type(loss) is torch.Tensor and loss.dim() == 0 and loss.is_floating_point():
+        # parse_losses already detached it; a custom train_step may not have, and keeping
+        # a tensor with its graph until the next check would keep the graph alive.
+        return loss.detach() if loss.requires_grad else loss
     if isinstance(loss, torch.Tensor) and loss.is_floating_point():
         values = [loss]
     else:
@@ -59,6 +64,24 @@ def _loss_term(outputs: Any) -> torch.Tensor | None:
     # x * 0 is 0 for finite x and NaN otherwise, so the sum cannot overflow.
     terms = [v.detach().float().mul(0).sum() for v in values]
     return sum(terms[1:], terms[0]) if terms else None
+
+
+def _fold(terms: list[torch.Tensor]) -> list[torch.Tensor]:
+    """0-d tensors (one per device), non-finite exactly when one of ``terms`` is; no sync."""
+    by_device: dict[Any, list[torch.Tensor]] = {}
+    for term in terms:
+        by_device.setdefault(term.device, []).append(term.float())
+    # x * 0 is 0 for finite x and NaN otherwise, so the sum cannot overflow.
+    return [torch.stack(group).mul_(0).sum() for group in by_device.values()]
+
+
+def _all_finite(terms: list[torch.Tensor]) -> bool:
+    """Whether every 0-d tensor of ``terms`` is finite (one host transfer per device)."""
+    try:
+        values = torch.stack(terms).tolist()
+    except RuntimeError:  # different devices
+        values = [value for group in _fold(terms) for value in group.reshape(1).tolist()]
+    return all(map(math.isfinite, values))
 
 
 def _any_rank(flag: bool, device: Any) -> bool:
@@ -107,10 +130,9 @@ class FaultGuard:
         self.preemption = PreemptionHandler(**options) if options else None
         self.watchdog = HangWatchdog(hang_timeout)
         self.skipped = 0
-        # Accumulates ``0 * loss`` over the iterations since the last check, in place on the
-        # loss's device: it stays 0 while every loss is finite and becomes NaN otherwise (a
-        # single cheap add per iteration; an ``isfinite`` costs several tensor ops).
-        self._poison: torch.Tensor | None = None
+        # The (detached, 0-d) losses since the last check: checking them costs one sync,
+        # done only on iterations that sync anyway; collecting them costs a list append.
+        self._pending: list[torch.Tensor] = []
         self._interval = 10
         self._stop = nonfinite == 'stop'
         self._watch = hang_timeout is not None
@@ -139,10 +161,19 @@ class FaultGuard:
             for wrapper in patched:
                 vars(wrapper).pop('update_params', None)
 
-    def boundary(self, runner: Any, outputs: Any, end_of_epoch: bool) -> None:
-        """Called after each iteration: check the loss, act on preemption, re-arm."""
+    def boundary(self, runner: Any, outputs: Any, end_of_epoch: bool,
+                 iteration: int | None = None) -> None:
+        """Called after each iteration: check the loss, act on preemption, re-arm.
+
+        Args:
+            runner: The runner.
+            outputs: What the training step returned.
+            end_of_epoch: Whether the iteration ended an epoch (a check is due).
+            iteration: The number of completed iterations (``runner.iter`` if None).
+        """
         if self._stop:
-            self._check(runner, outputs, end_of_epoch)
+            self._check(runner, outputs, end_of_epoch,
+                        runner.iter if iteration is None else iteration)
         if self.preemption is not None and self.preemption.poll():
             save_and_exit(runner, self.preemption)
         if self._watch and time.monotonic() - self._armed_at >= self._slack:
@@ -154,18 +185,18 @@ class FaultGuard:
             self.watchdog.arm()
 
     # ------------------------------------------------------------------ non-finite loss
-    def _check(self, runner: Any, outputs: Any, end_of_epoch: bool) -> None:
+    def _check(self, runner: Any, outputs: Any, end_of_epoch: bool, iteration: int) -> None:
         term = _loss_term(outputs)
         if term is None:
             return
-        if self._poison is None:
-            self._poison = torch.zeros((), dtype=torch.float32, device=term.device)
-        self._poison.add_(term, alpha=0)
-        due = self.check_finite or end_of_epoch or runner.iter % self._interval == 0
-        if not due:
+        pending = self._pending
+        pending.append(term)
+        if not (self.check_finite or end_of_epoch or iteration % self._interval == 0):
+            if len(pending) >= 64:  # a long log interval: fold them, still without a sync
+                pending[:] = _fold(pending)
             return
-        bad = not bool(torch.isfinite(self._poison))  # the logged iteration syncs anyway
-        self._poison.zero_()
+        bad = not _all_finite(pending)  # the logged iteration syncs anyway
+        pending.clear()
         if _any_rank(bad, term.device):
             where = ('at iteration' if self.check_finite else
                      'at or before iteration')

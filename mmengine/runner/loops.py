@@ -179,7 +179,7 @@ class EpochBasedTrainLoop(BaseLoop, _TrainLoopMixin):
     def run_iter(self, idx: int, data_batch: Any) -> None:
         """Run one training iteration."""
         outputs = self._train_step(idx, data_batch)
-        self.faults.boundary(self.runner, outputs, end_of_epoch=idx + 1 == self._epoch_length)
+        self.faults.boundary(self.runner, outputs, idx + 1 == self._epoch_length, self._iter)
 
 
 class _InfiniteDataloaderIterator:
@@ -292,7 +292,7 @@ class IterBasedTrainLoop(BaseLoop, _TrainLoopMixin):
     def run_iter(self, data_batch: Any) -> None:
         """Run one training iteration."""
         outputs = self._train_step(self._iter, data_batch)
-        self.faults.boundary(self.runner, outputs, end_of_epoch=False)
+        self.faults.boundary(self.runner, outputs, False, self._iter)
 
 
 class _EvalLoop(BaseLoop):

@@ -43,6 +43,24 @@ from .utils import set_random_seed
 
 ConfigType = dict | ConfigDict | Config
 
+_LOOP_TYPES: set[type] = set()
+
+
+def _built(loop: Any) -> bool:
+    """Whether ``loop`` is a built loop rather than its config (or None).
+
+    Hooks read ``runner.iter`` / ``epoch`` several times per iteration, and ``isinstance``
+    against the abstract ``BaseLoop`` is slow, so the loop classes seen are remembered.
+    """
+    kind = type(loop)
+    if kind in _LOOP_TYPES:
+        return True
+    if isinstance(loop, BaseLoop):
+        _LOOP_TYPES.add(kind)
+        return True
+    return False
+
+
 _DEFAULT_HOOKS = dict(
     runtime_info=dict(type='RuntimeInfoHook'),
     timer=dict(type='IterTimerHook'),
@@ -216,22 +234,22 @@ class Runner:
     @property
     def max_epochs(self) -> int:
         """Total training epochs (0 before the training loop is built)."""
-        return self.train_loop.max_epochs if isinstance(self._train_loop, BaseLoop) else 0
+        return self._train_loop.max_epochs if _built(self._train_loop) else 0
 
     @property
     def max_iters(self) -> int:
         """Total training iterations (0 before the training loop is built)."""
-        return self.train_loop.max_iters if isinstance(self._train_loop, BaseLoop) else 0
+        return self._train_loop.max_iters if _built(self._train_loop) else 0
 
     @property
     def epoch(self) -> int:
         """Completed training epochs."""
-        return self._train_loop.epoch if isinstance(self._train_loop, BaseLoop) else 0
+        return self._train_loop.epoch if _built(self._train_loop) else 0
 
     @property
     def iter(self) -> int:
         """Completed training iterations."""
-        return self._train_loop.iter if isinstance(self._train_loop, BaseLoop) else 0
+        return self._train_loop.iter if _built(self._train_loop) else 0
 
     @property
     def launcher(self) -> str:

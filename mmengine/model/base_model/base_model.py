@@ -95,6 +95,10 @@ class BaseModel(BaseModule):
         if not isinstance(losses, dict):
             raise TypeError(f'parse_losses expects the dict returned by forward(mode="loss"), '
                             f'but got {type(losses).__name__}.')
+        if len(losses) == 1:  # the usual ``{'loss': tensor}``: no copies, no lists
+            ((name, value),) = losses.items()
+            if name == 'loss' and type(value) is torch.Tensor and value.dim() == 0:
+                return value, OrderedDict(loss=value.detach())
         entries = [(name, _mean_loss(name, value)) for name, value in losses.items()]
         loss = None
         for name, value in entries:

@@ -1,0 +1,58 @@
+"""FaultGuard's non-finite loss check: collected without syncs, checked when due."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from mmengine.runner._faults import FaultGuard, _all_finite, _fold
+
+
+def _guard(interval: int) -> FaultGuard:
+    guard = FaultGuard(preemption=None)
+    guard._interval = interval
+    return guard
+
+
+def _runner(iteration: int) -> SimpleNamespace:
+    return SimpleNamespace(iter=iteration, epoch=0)
+
+
+def test_losses_are_kept_detached_until_the_logged_iteration():
+    guard = _guard(interval=5)
+    weight = torch.ones((), requires_grad=True)
+    for iteration in range(1, 5):
+        guard.boundary(_runner(iteration), {'loss': weight * 2}, False, iteration)
+    assert len(guard._pending) == 4
+    assert not any(term.requires_grad for term in guard._pending)  # no graph kept alive
+    guard.boundary(_runner(5), {'loss': weight * 2}, False, 5)
+    assert guard._pending == []
+
+
+def test_a_nan_is_reported_at_the_next_due_iteration_not_before():
+    guard = _guard(interval=5)
+    guard.boundary(_runner(1), {'loss': torch.tensor(float('nan'))}, False, 1)
+    for iteration in range(2, 5):
+        guard.boundary(_runner(iteration), {'loss': torch.tensor(1.0)}, False, iteration)
+    with pytest.raises(FloatingPointError, match='at or before iteration 5'):
+        guard.boundary(_runner(5), {'loss': torch.tensor(1.0)}, False, 5)
+
+
+def test_a_long_log_interval_folds_the_pending_losses_and_keeps_the_nan():
+    guard = _guard(interval=10_000)
+    for iteration in range(1, 200):
+        loss = float('inf') if iteration == 7 else 0.5
+        guard.boundary(_runner(iteration), {'loss': torch.tensor(loss)}, False, iteration)
+        assert len(guard._pending) <= 64  # bounded without a host sync
+    with pytest.raises(FloatingPointError):
+        guard.boundary(_runner(200), {'loss': torch.tensor(0.5)}, True, 200)  # epoch end
+
+
+def test_all_finite_and_fold_agree_on_mixed_dtypes():
+    finite = [torch.tensor(1e30), torch.tensor(-2.0, dtype=torch.bfloat16)]
+    assert _all_finite(finite)
+    assert not _all_finite([*finite, torch.tensor(float('nan'))])
+    folded = _fold([*finite, torch.tensor(float('-inf'))])
+    assert len(folded) == 1 and torch.isnan(folded[0])
+    assert _fold(finite)[0].item() == 0.0  # huge finite values do not overflow to inf
