@@ -6,6 +6,8 @@ import io
 import os.path as osp
 import warnings
 from collections import deque
+from collections.abc import Callable
+from contextlib import nullcontext
 from math import inf
 from typing import Any
 
@@ -59,8 +61,18 @@ class CheckpointHook(Hook):
     ``filename_tmpl``), ``best_{metric}_epoch_{n}.pth`` / ``best_{metric}_iter_{n}.pth``, and
     ``<work_dir>/last_checkpoint`` naming the newest regular checkpoint (written after it,
     atomically), and ``<work_dir>/last_checkpoint.json`` recording every saved checkpoint's
-    size and SHA-256 so a resume can verify it. Only rank 0 writes or deletes files. The best score, best file and kept
-    checkpoints are stored in the MessageHub, so they survive a resume.
+    size and SHA-256 so a resume can verify it. Only rank 0 writes or deletes files. The best
+    score, best file and kept checkpoints are stored in the MessageHub, so they survive a
+    resume.
+
+    During training a save returns once the checkpoint is streamed into its temporary file;
+    hashing, fsync and the rename into place finish in a background thread (see
+    :func:`mmengine.runner.checkpoint.deferred_commit`). The manifest, ``last_checkpoint``
+    and the deletion of old or superseded best checkpoints follow only once the new file is
+    committed. The next save, any checkpoint load and the end of training wait for the
+    commit; a failed commit is handled per ``on_save_error`` there, and the hook's
+    bookkeeping (``last_ckpt``, ``keep_ckpt_ids``, best score and path) reverts to what it
+    was before that save.
 
     Args:
         interval: Save every this many epochs (``by_epoch``) or iterations; ``-1`` only saves
@@ -88,7 +100,9 @@ class CheckpointHook(Hook):
         on_save_error: What a failed save (disk full, permission denied) does: ``'raise'``
             (default) logs the error and re-raises it, stopping training with nothing
             half-written; ``'continue'`` logs it and trains on without that checkpoint.
-            Either way earlier checkpoints and ``last_checkpoint`` stay intact.
+            Either way earlier checkpoints and ``last_checkpoint`` stay intact. A failure of
+            the background commit is logged when it happens and, with ``'raise'``, raised at
+            the next save or at the end of training.
         **kwargs: Extra arguments of ``runner.save_checkpoint``.
     """
 
@@ -138,6 +152,8 @@ class CheckpointHook(Hook):
         self.keep_ckpt_ids: deque = deque()
         self.file_backend: Any = None
         self._work_dir: str | None = None
+        self._deferring = False  # saves commit in the background (during training)
+        self._rollback: Any = None  # undoes the bookkeeping of a failed background commit
 
     # ------------------------------------------------------------------- configuration
     def _setup_best(self, save_best: Any, rule: Any) -> None:
@@ -198,6 +214,7 @@ class CheckpointHook(Hook):
             while len(kept) > self.max_keep_ckpts:
                 self._remove(kept.pop(0))
             self.keep_ckpt_ids = deque(kept)
+        self._deferring = True
 
     def after_train_epoch(self, runner: Any) -> None:
         """Save at the end of every ``interval``-th epoch (and the last)."""
@@ -227,7 +244,12 @@ class CheckpointHook(Hook):
         self._save_best_checkpoint(runner, metrics)
 
     def after_train(self, runner: Any) -> None:
-        """Publish the last and/or best checkpoints with only ``published_keys``."""
+        """Wait for the last checkpoint's commit, then publish the last and/or best
+        checkpoints with only ``published_keys``."""
+        try:
+            self._sync()
+        finally:
+            self._deferring = False
         if self.published_keys is None or not is_main_process():
             return
         if self.save_last and self.last_ckpt is not None:
@@ -236,6 +258,11 @@ class CheckpointHook(Hook):
         for path in bests:
             if path is not None:
                 self._publish_model(runner, path)
+
+    def after_run(self, runner: Any) -> None:
+        """Never leave a checkpoint commit pending after the run (safety net)."""
+        self._deferring = False
+        self._sync()
 
     # --------------------------------------------------------------------------- saving
     def _path(self, step: int) -> str:
@@ -254,20 +281,58 @@ class CheckpointHook(Hook):
             from mmengine.runner.checkpoint import forget_checkpoint
             forget_checkpoint(self._work_dir, path)
 
-    def _try_save(self, runner: Any, filename: str, **kwargs: Any) -> bool:
-        """``runner.save_checkpoint`` into ``out_dir/filename``; False when it failed and
-        ``on_save_error='continue'``."""
+    def _sync(self) -> None:
+        """Wait for the pending checkpoint commit; undo the bookkeeping of a failed one.
+
+        Raises:
+            CheckpointSaveError: If it failed with ``on_save_error='raise'``.
+        """
+        from mmengine.runner.checkpoint import wait_for_checkpoint_commits
         try:
-            runner.save_checkpoint(self.out_dir, filename, backend_args=self.backend_args,
-                                   **kwargs)
-        except OSError as exc:
-            runner.logger.error(f'Saving checkpoint {filename} in {self.out_dir} failed: '
-                                f'{exc}')
-            if self.on_save_error == 'raise':
-                raise
-            runner.logger.warning("on_save_error='continue': training goes on without this "
-                                  'checkpoint.')
+            wait_for_checkpoint_commits()
+        finally:
+            rollback, self._rollback = self._rollback, None
+            if rollback is not None:
+                rollback()
+
+    def _failed(self, runner: Any, filename: str, exc: BaseException) -> bool:
+        """Log a failed save; True when ``on_save_error='continue'`` tolerates it."""
+        runner.logger.error(f'Saving checkpoint {filename} in {self.out_dir} failed: {exc}')
+        if self.on_save_error == 'raise':
             return False
+        runner.logger.warning("on_save_error='continue': training goes on without this "
+                              'checkpoint.')
+        return True
+
+    def _try_save(self, runner: Any, filename: str, committed: Callable[[], None],
+                  rollback: Callable[[], None], **kwargs: Any) -> bool:
+        """``runner.save_checkpoint`` into ``out_dir/filename``, then ``committed()`` once the
+        file is in place (in the committer thread during training).
+
+        ``rollback()`` undoes the bookkeeping done for this save when it fails: at once for
+        a failed write, at the next :meth:`_sync` for a failed background commit.
+
+        Returns:
+            False when the write failed and ``on_save_error='continue'``.
+        """
+        from mmengine.runner.checkpoint import deferred_commit
+
+        def commit_failed(exc: BaseException) -> bool:  # runs in the committer thread
+            self._rollback = rollback
+            return self._failed(runner, filename, exc)
+
+        scope = deferred_commit(committed, commit_failed) if self._deferring else nullcontext()
+        try:
+            with scope:
+                runner.save_checkpoint(self.out_dir, filename, backend_args=self.backend_args,
+                                       **kwargs)
+        except OSError as exc:
+            rollback()
+            if not self._failed(runner, filename, exc):
+                raise
+            return False
+        if not self._deferring:
+            committed()
         return True
 
     def _record(self, runner: Any, path: str, kind: str, meta: dict) -> None:
@@ -288,34 +353,41 @@ class CheckpointHook(Hook):
         self._save_checkpoint_with_step(runner, step, meta)
 
     def _save_checkpoint_with_step(self, runner: Any, step: int, meta: dict) -> None:
+        self._sync()
         hub = runner.message_hub
         kept, dropped = list(self.keep_ckpt_ids), []
         if self.max_keep_ckpts > 0 and step not in kept:
             kept.append(step)
             dropped, kept = kept[:-self.max_keep_ckpts], kept[-self.max_keep_ckpts:]
-        previous = (self.last_ckpt, hub.get_info('keep_ckpt_ids'))
+        before = (self.last_ckpt, hub.get_info('keep_ckpt_ids'), self.keep_ckpt_ids)
         path = self._path(step)
         # The hub is updated first so the checkpoint itself carries this bookkeeping.
         self.last_ckpt = path
         hub.update_info('last_ckpt', path)
         if self.max_keep_ckpts > 0:
             hub.update_info('keep_ckpt_ids', kept)
-        if not self._try_save(runner, self.filename_tmpl.format(step), save_optimizer=self.save_optimizer,
-                              save_param_scheduler=self.save_param_scheduler, meta=meta,
-                              by_epoch=self.by_epoch, **self.args):
-            self.last_ckpt = previous[0]
-            hub.update_info('last_ckpt', previous[0])
-            hub.update_info('keep_ckpt_ids', previous[1])
-            return
-        self._record(runner, path, 'regular', meta)
-        # Old files go only once the new one is safely on disk.
         self.keep_ckpt_ids = deque(kept)
-        for old in dropped:
-            self._remove(old)
+
+        def rollback() -> None:
+            self.last_ckpt, self.keep_ckpt_ids = before[0], before[2]
+            hub.update_info('last_ckpt', before[0])
+            if self.max_keep_ckpts > 0:
+                hub.update_info('keep_ckpt_ids', before[1])
+
+        def committed() -> None:  # old files go only once the new one is durable
+            self._record(runner, path, 'regular', meta)
+            for old in dropped:
+                self._remove(old)
+
+        self._try_save(runner, self.filename_tmpl.format(step), committed, rollback,
+                       save_optimizer=self.save_optimizer,
+                       save_param_scheduler=self.save_param_scheduler, meta=meta,
+                       by_epoch=self.by_epoch, **self.args)
 
     def _save_best_checkpoint(self, runner: Any, metrics: dict) -> None:
         if not self.save_best:
             return
+        self._sync()  # a failed earlier best save must not leave its score in the hub
         unit, step = ('epoch', runner.epoch) if self.by_epoch else ('iter', runner.iter)
         filename = self.filename_tmpl.format(step)
         meta = dict(epoch=runner.epoch, iter=runner.iter)
@@ -329,23 +401,13 @@ class CheckpointHook(Hook):
                                f'metrics {sorted(metrics)}; use one of them.')
             score = metrics[key]
             score_key = 'best_score' if single else f'best_score_{key}'
-            path_key = 'best_ckpt' if single else f'best_ckpt_{key}'
             best = runner.message_hub.get_info(score_key, self.init_value_map[rule])
             if score is None or not self.is_better_than[key](score, best):
                 continue
-            previous = self.best_ckpt_path if single else self.best_ckpt_path_dict.get(key)
             best_name = f'best_{key}_{filename}'.replace('/', '_')
-            best_path = self.file_backend.join_path(self.out_dir, best_name)
-            if not self._save_best(runner, (score_key, score), (path_key, best_path), meta):
+            if not self._save_best(runner, key, score, best_name, meta):
                 continue
             updated = True
-            if single:
-                self.best_ckpt_path = best_path
-            else:
-                self.best_ckpt_path_dict[key] = best_path
-            if previous and previous != best_path:
-                self._remove(previous)
-                runner.logger.info(f'The previous best checkpoint {previous} is removed')
             runner.logger.info(f'The best checkpoint with {float(score):0.4f} {key} at {step} '
                                f'{unit} is saved to {best_name}.')
         # The regular checkpoint of this step was written before this validation: re-save it
@@ -353,20 +415,46 @@ class CheckpointHook(Hook):
         if updated and self.last_ckpt is not None and self.last_ckpt == self._path(step):
             self._save_checkpoint_with_step(runner, step, meta)
 
-    def _save_best(self, runner: Any, score: tuple, path: tuple, meta: dict) -> bool:
-        """Save a best checkpoint carrying its new ``(key, value)`` score and path in the hub;
-        on a tolerated failure the hub is restored and False returned."""
+    def _best_path(self, key: str) -> str | None:
+        if len(self.key_indicators) == 1:
+            return self.best_ckpt_path
+        return self.best_ckpt_path_dict.get(key)
+
+    def _set_best_path(self, key: str, path: str | None) -> None:
+        if len(self.key_indicators) == 1:
+            self.best_ckpt_path = path
+        else:
+            self.best_ckpt_path_dict[key] = path
+
+    def _save_best(self, runner: Any, key: str, score: Any, best_name: str, meta: dict) -> bool:
+        """Save a best checkpoint carrying its new score and path in the hub; the previous
+        best file goes once the new one is committed. A failure restores the hub and the
+        best path (False when the write failed and was tolerated)."""
+        self._sync()
         hub = runner.message_hub
-        previous = [(key, hub.get_info(key)) for key, _ in (score, path)]
-        for key, value in (score, path):
-            hub.update_info(key, value)
-        if not self._try_save(runner, osp.basename(path[1]), save_optimizer=False, save_param_scheduler=False,
-                              meta=meta, by_epoch=False):
-            for key, value in previous:
-                hub.update_info(key, value)
-            return False
-        self._record(runner, path[1], 'best', meta)
-        return True
+        single = len(self.key_indicators) == 1
+        keys = ('best_score', 'best_ckpt') if single else (f'best_score_{key}',
+                                                          f'best_ckpt_{key}')
+        before = [(name, hub.get_info(name)) for name in keys]
+        previous = self._best_path(key)
+        best_path = self.file_backend.join_path(self.out_dir, best_name)
+        hub.update_info(keys[0], score)
+        hub.update_info(keys[1], best_path)
+        self._set_best_path(key, best_path)
+
+        def rollback() -> None:
+            for name, value in before:
+                hub.update_info(name, value)
+            self._set_best_path(key, previous)
+
+        def committed() -> None:
+            self._record(runner, best_path, 'best', meta)
+            if previous and previous != best_path:
+                self._remove(previous)
+                runner.logger.info(f'The previous best checkpoint {previous} is removed')
+
+        return self._try_save(runner, best_name, committed, rollback, save_optimizer=False,
+                              save_param_scheduler=False, meta=meta, by_epoch=False)
 
     def _publish_model(self, runner: Any, ckpt_path: str) -> None:
         """Write ``<name>-<sha256[:8]>.pth`` holding only ``published_keys``."""

@@ -144,12 +144,16 @@ def save_and_exit(runner: Any, handler: PreemptionHandler) -> None:
     """Save ``preempt_iter_<n>.pth`` on every rank's behalf, point ``last_checkpoint`` at it,
     and exit with the handler's code (raises ``SystemExit``)."""
     from ..dist import barrier, is_main_process
-    from .checkpoint import record_checkpoint
+    from .checkpoint import CheckpointSaveError, record_checkpoint, wait_for_checkpoint_commits
     loop = runner.train_loop
     filename = f'preempt_iter_{loop.iter}.pth'
     name = signal.Signals(handler.received).name if handler.received else 'a signal'
     runner.logger.warning(f'Preemption: {name} received; saving {filename} at iteration '
                           f'{loop.iter} (epoch {loop.epoch}) and exiting.')
+    try:  # the CheckpointHook's last save is committed (and recorded) first, in order
+        wait_for_checkpoint_commits()
+    except CheckpointSaveError as exc:  # that one is lost; the state is saved below anyway
+        runner.logger.error(f'An earlier checkpoint could not be committed: {exc}')
     runner.save_checkpoint(runner.work_dir, filename, meta=dict(epoch=loop.epoch,
                                                                iter=loop.iter),
                            by_epoch=False)

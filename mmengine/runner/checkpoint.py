@@ -7,7 +7,10 @@ environment variable ``MMENGINE_UNSAFE_LOAD=1``).
 
 Saving streams the checkpoint into a temporary file in the target directory, fsyncs it and
 renames it over the final name, so a crash leaves the previous file or the new one, never a
-truncated file under a checkpoint name.
+truncated file under a checkpoint name. Inside :func:`deferred_commit` (the CheckpointHook's
+saves during training) the fsync, hashing and rename happen in a background thread; every
+save, load and lookup here first waits for it (:func:`wait_for_checkpoint_commits`). The
+mechanics live in ``_ckpt_commit``.
 """
 from __future__ import annotations
 
@@ -19,8 +22,6 @@ import os
 import os.path as osp
 import pickle
 import re
-import shutil
-import tempfile
 from collections import OrderedDict
 from collections.abc import Callable, Generator
 from contextlib import contextmanager
@@ -34,14 +35,20 @@ import torch.nn as nn
 from ..fileio import get_file_backend
 from ..logging import print_log
 from ..model import is_model_wrapper
+from ._ckpt_commit import (  # noqa: F401
+    _DIGESTS,
+    CheckpointSaveError,
+    _atomic_local_write,
+    _HashingWriter,
+    _remember_digest,
+    deferred_commit,
+    deferring,
+    start_deferred_write,
+    wait_for_checkpoint_commits,
+)
 
 _UNSAFE_ENV = 'MMENGINE_UNSAFE_LOAD'
 _unsafe: ContextVar[bool] = ContextVar('mmengine_unsafe_load', default=False)
-
-
-class CheckpointSaveError(OSError):
-    """Writing a checkpoint failed (disk full, permission denied, ...); nothing was left
-    under the checkpoint's name and earlier checkpoints are untouched."""
 
 
 class CorruptCheckpointError(RuntimeError):
@@ -214,6 +221,7 @@ class CheckpointLoader:
     def load_checkpoint(cls, filename: str, map_location: Any = None,
                         logger: logging.Logger | str = 'current') -> Any:
         """Load a checkpoint with the loader registered for its scheme."""
+        wait_for_checkpoint_commits()  # the file may still be on its way to disk
         loader = cls._get_checkpoint_loader(str(filename))
         print_log(f'Loads checkpoint by {loader.__name__[10:]} backend from path: {filename}',
                   logger=logger, level=logging.DEBUG)
@@ -222,6 +230,7 @@ class CheckpointLoader:
 
 def load_from_local(filename: str, map_location: Any) -> Any:
     """Load a local checkpoint (``.safetensors`` through the safetensors package)."""
+    wait_for_checkpoint_commits()
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'Checkpoint file {filename!r} does not exist.')
@@ -378,150 +387,24 @@ def load_checkpoint(model: nn.Module, filename: str, map_location: Any = None,
     return checkpoint
 
 
-class _HashingWriter:
-    """File wrapper that hashes (SHA-256) and counts the bytes as ``torch.save`` streams them,
-    so recording a checkpoint's digest costs no second read of the file."""
-
-    def __init__(self, file: Any) -> None:
-        self._file = file
-        self._sha = hashlib.sha256()
-        self.size = 0
-        self.sequential = True  # a seek would make the streamed digest wrong
-        self.error: BaseException | None = None
-
-    def write(self, data: Any) -> int:
-        try:
-            written = self._file.write(data)
-            self._sha.update(data)
-            self.size += memoryview(data).nbytes
-        except BaseException as exc:  # remembered: torch re-raises it as a RuntimeError
-            self.error = exc
-            raise
-        return written
-
-    def flush(self) -> None:
-        self._file.flush()
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        self.sequential = False
-        return self._file.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._file.tell()
-
-    def hexdigest(self) -> str:
-        return self._sha.hexdigest()
-
-
-# Digests of files this process wrote: path -> (size, mtime_ns or None, sha256).
-_DIGESTS: dict[str, tuple[int, int | None, str]] = {}
-_MAX_DIGESTS = 256
-
-
-def _remember_digest(path: str, size: int, mtime_ns: int | None, sha256: str) -> None:
-    _DIGESTS.pop(path, None)
-    _DIGESTS[path] = (size, mtime_ns, sha256)
-    while len(_DIGESTS) > _MAX_DIGESTS:
-        _DIGESTS.pop(next(iter(_DIGESTS)))
-
-
-def _free_space(directory: str) -> str:
-    while not osp.isdir(directory) and osp.dirname(directory) != directory:
-        directory = osp.dirname(directory)  # the nearest existing ancestor's file system
-    try:
-        free = shutil.disk_usage(directory).free
-    except OSError:
-        return 'free space unknown'
-    return f'{free / 2**20:.1f} MiB free'
-
-
-def _fsync_dir(directory: str) -> None:
-    """Make a rename in ``directory`` durable (no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _interrupt_in(exc: BaseException) -> BaseException | None:
-    """A ``SystemExit``/``KeyboardInterrupt`` that ``exc`` is or arose from, if any."""
-    for _ in range(16):
-        if not isinstance(exc, Exception):
-            return exc
-        if exc.__context__ is None:
-            return None
-        exc = exc.__context__
-    return None
-
-
-def _atomic_local_write(filename: str, write: Callable[[Any], None]) -> _HashingWriter:
-    """Stream ``write(file)`` into a temporary file beside ``filename``, fsync it, then rename.
-
-    A crash or signal at any moment leaves the old file or the new one under ``filename``,
-    never a partial one; the temporary file is removed on every Python-level failure.
-
-    Raises:
-        CheckpointSaveError: If the directory cannot be created or written (disk full,
-            file-size limit, permission denied); the message names the path and free space.
-    """
-    directory = osp.dirname(osp.abspath(filename))
-    tmp_path = None
-    writer = None
-    try:
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp_path = tempfile.mkstemp(prefix=f'.{osp.basename(filename)}.', suffix='.tmp',
-                                        dir=directory)
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp creates 0600; honour the umask instead
-        with os.fdopen(fd, 'wb') as file:
-            writer = _HashingWriter(file)
-            write(writer)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp_path, filename)
-        tmp_path = None
-    except BaseException as exc:
-        if tmp_path is not None and osp.exists(tmp_path):
-            os.remove(tmp_path)
-        cause = writer.error if writer is not None and writer.error is not None else exc
-        interrupt = _interrupt_in(cause)
-        if interrupt is not None and interrupt is not exc:
-            raise interrupt from None  # a signal handler's SystemExit, which torch swallowed
-        if isinstance(cause, OSError) and not isinstance(cause, CheckpointSaveError):
-            error = CheckpointSaveError(
-                f'Could not write {filename}: {cause.strerror or cause} '
-                f'({_free_space(directory)} in {directory}). Nothing was written under that '
-                f'name and earlier checkpoints are intact; free disk space, fix the '
-                f'permissions or choose another directory.')
-            error.errno = cause.errno
-            raise error from exc
-        raise
-    _fsync_dir(directory)
-    return writer
-
-
 def atomic_write_text(filename: str, text: str) -> None:
     """Replace the local text file ``filename`` atomically (temporary file, fsync, rename)."""
+    wait_for_checkpoint_commits()  # a pending commit's callbacks may write the same file
     _atomic_local_write(filename, lambda file: file.write(text.encode('utf-8')))
 
 
 def _atomic_local_save(checkpoint: dict, filename: str) -> None:
-    writer = _atomic_local_write(filename, lambda file: torch.save(checkpoint, file))
-    if writer.sequential:
+    def write(file: Any) -> None:
+        torch.save(checkpoint, file)
+
+    if deferring():
+        start_deferred_write(filename, write)
+        return
+    writer = _atomic_local_write(filename, write)
+    digest = writer.hexdigest()
+    if writer.sequential and digest is not None:
         stat = os.stat(filename)
-        _remember_digest(osp.abspath(filename), writer.size, stat.st_mtime_ns,
-                         writer.hexdigest())
+        _remember_digest(osp.abspath(filename), writer.size, stat.st_mtime_ns, digest)
 
 
 def save_checkpoint(checkpoint: dict, filename: str, file_client_args: dict | None = None,
@@ -530,11 +413,14 @@ def save_checkpoint(checkpoint: dict, filename: str, file_client_args: dict | No
 
     Local files are written atomically (streamed to a temporary file, fsynced, renamed) and
     hashed while streaming (see :func:`checkpoint_integrity`); other backends get the bytes
-    through fileio.
+    through fileio. The file is complete when this returns, except inside
+    :func:`deferred_commit`, where the commit finishes in a background thread.
 
     Raises:
-        CheckpointSaveError: If a local file cannot be written (disk full, permissions).
+        CheckpointSaveError: If a local file cannot be written (disk full, permissions), or
+            an earlier deferred commit failed unhandled.
     """
+    wait_for_checkpoint_commits()  # one commit at a time, in order
     if file_client_args is not None:
         if backend_args is not None:
             raise ValueError('Pass backend_args only; file_client_args is its deprecated '
@@ -563,6 +449,7 @@ def checkpoint_integrity(path: str) -> dict[str, Any] | None:
     """Size and SHA-256 of a checkpoint: from the digest computed while this process wrote
     it, else by reading a local file. None for remote files not written here and for
     directories (sharded checkpoints)."""
+    wait_for_checkpoint_commits()
     key = str(path) if '://' in str(path) else osp.abspath(path)
     cached = _DIGESTS.get(key)
     if '://' in str(path):
@@ -620,6 +507,7 @@ def find_latest_checkpoint(path: str) -> str | None:
     Returns:
         The path, or None when the directory holds no checkpoint.
     """
+    wait_for_checkpoint_commits()
     last = _read_pointer(path)
     if last is not None:
         found = _existing(path, last)
@@ -638,6 +526,7 @@ def read_manifest(work_dir: str) -> list[dict[str, Any]]:
     (``'regular'`` or ``'best'``) and the ``epoch``/``iter`` it was saved at. A missing or
     unreadable manifest reads as empty.
     """
+    wait_for_checkpoint_commits()
     manifest = osp.join(work_dir, MANIFEST)
     if not osp.isfile(manifest):
         return []
@@ -692,6 +581,7 @@ def checkpoint_candidates(work_dir: str) -> list[tuple[str, dict[str, Any] | Non
     Order: the ``last_checkpoint`` pointer's file, the other regular checkpoints of the
     manifest (newest first), then the remaining ``*.pth`` files of ``work_dir`` by number.
     """
+    wait_for_checkpoint_commits()
     found: list[tuple[str, dict[str, Any] | None]] = []
     seen: set[str] = set()
     records = read_manifest(work_dir)
@@ -721,6 +611,7 @@ def verify_checkpoint(path: str, record: dict[str, Any] | None) -> str | None:
     Returns:
         None when the file matches (or nothing was recorded), else what is wrong.
     """
+    wait_for_checkpoint_commits()
     if record is None or '://' in path or not osp.isfile(path):
         return None
     size = os.stat(path).st_size
