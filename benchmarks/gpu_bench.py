@@ -11,8 +11,10 @@ own fresh subprocess, plain and ours alternating):
 * ``gpu_bound``: batch 256, bf16 autocast, channels_last, 8 workers, pinned memory, uint8
   tensors from the loader normalized on the device (ours: ``ImgDataPreprocessor``,
   ``AmpOptimWrapper(dtype='bfloat16')``).
-* ``recommended``: ``gpu_bound`` plus random crop/flip as batch augmentations on the device
-  (the engine's recommended way); target: >= 80 % of ``ceiling`` images/s.
+* ``recommended``: ``gpu_bound`` plus random crop (pad 4) and horizontal flip of the uint8
+  batch on the device, before normalization (ours: ``ImgDataPreprocessor(batch_augments=
+  [BatchRandomCrop(32, padding=4), BatchRandomFlip()])``; plain: the same by hand, see
+  ``device_augment``); target: >= 80 % of ``ceiling`` images/s.
 * ``ceiling``: the ``gpu_bound`` step on batches already resident on the GPU (no loader).
 * ``compile`` (with ``--compile``): ``gpu_bound`` with ``torch.compile`` (plain) and
   ``cfg.compile=True`` (ours).
@@ -163,12 +165,14 @@ def _pil_transform() -> Any:
 
 
 def device_augment(x: Any) -> Any:
-    """Random crop (pad 4) and horizontal flip of a whole batch on its device, no sync."""
+    """Random crop (pad 4) and horizontal flip of a whole batch on its device, no sync.
+
+    The plain loop's hand-written counterpart of the engine's ``BatchRandomCrop(32,
+    padding=4)`` + ``BatchRandomFlip()``: applied to the raw (uint8) batch, pad value 0.
+    """
     import torch
     import torch.nn.functional as F
     n = x.shape[0]
-    flip = torch.rand(n, 1, 1, 1, device=x.device) < 0.5
-    x = torch.where(flip, x.flip(3), x)
     padded = F.pad(x, (4, 4, 4, 4))
     # Per-sample shifts via an index gather (no data-dependent Python control flow).
     dy = torch.randint(0, 9, (n, 1, 1), device=x.device)
@@ -177,8 +181,9 @@ def device_augment(x: Any) -> Any:
     rows = (dy + ar.view(1, 32, 1)).expand(n, 32, 32)
     cols = (dx + ar.view(1, 1, 32)).expand(n, 32, 32)
     batch = torch.arange(n, device=x.device).view(n, 1, 1)
-    out = padded.permute(0, 2, 3, 1)[batch, rows, cols]  # n, 32, 32, C
-    return out.permute(0, 3, 1, 2)
+    x = padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)  # n, C, 32, 32
+    flip = torch.rand(n, 1, 1, 1, device=x.device) < 0.5
+    return torch.where(flip, x.flip(3), x)
 
 
 def _loader(cfg: dict, n: int, as_dict: bool, seed_kwargs: dict | None = None) -> Any:
@@ -254,9 +259,9 @@ def plain_worker(args: Any) -> None:
         x = x.to(dev, non_blocking=True)
         y = y.to(dev, non_blocking=True)
         if not cfg['pil']:
-            x = (x.float() - mean) / std
             if cfg.get('augment'):
-                x = device_augment(x)
+                x = device_augment(x)  # on the uint8 batch, as the engine does
+            x = (x.float() - mean) / std
         if cfg['channels_last']:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg['bf16']):
@@ -289,7 +294,7 @@ def ours_worker(args: Any) -> None:
     import torch.nn.functional as F
 
     from mmengine.hooks import Hook
-    from mmengine.model import BaseModel, ImgDataPreprocessor
+    from mmengine.model import BaseModel, BatchRandomCrop, BatchRandomFlip, ImgDataPreprocessor
     from mmengine.runner import Runner
     cfg = SETTINGS[args.setting]
     total = args.warmup_iters + args.iters
@@ -308,15 +313,6 @@ def ours_worker(args: Any) -> None:
                 return {'loss': F.cross_entropy(out, data_samples)}
             return out
 
-    class AugmentingPreprocessor(ImgDataPreprocessor):
-        """Device-side crop/flip batch augmentation (the engine has no batch_augments yet)."""
-
-        def forward(self, data: dict, training: bool = False) -> dict:
-            data = super().forward(data, training)
-            if training:
-                data['inputs'] = device_augment(data['inputs'])
-            return data
-
     class ClockHook(Hook):
         priority = 'HIGHEST'
 
@@ -334,8 +330,10 @@ def ours_worker(args: Any) -> None:
     if cfg['pil']:
         preprocessor: Any = None  # the seed's way: transforms in the dataset
     else:
-        kind = AugmentingPreprocessor if cfg.get('augment') else ImgDataPreprocessor
-        preprocessor = kind(mean=MEAN, std=STD, non_blocking=cfg['pin'])
+        augments = [BatchRandomCrop(32, padding=4), BatchRandomFlip()] \
+            if cfg.get('augment') else None
+        preprocessor = ImgDataPreprocessor(mean=MEAN, std=STD, non_blocking=cfg['pin'],
+                                           batch_augments=augments)
     model = MMResNet50(preprocessor)
     if cfg['channels_last']:
         model = model.to(memory_format=torch.channels_last)

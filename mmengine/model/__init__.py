@@ -14,7 +14,13 @@ from .averaged_model import (
     MomentumAnnealingEMA,
     StochasticWeightAverage,
 )
-from .base_model import BaseDataPreprocessor, BaseModel, ImgDataPreprocessor
+from .base_model import (
+    BaseDataPreprocessor,
+    BaseModel,
+    BatchRandomCrop,
+    BatchRandomFlip,
+    ImgDataPreprocessor,
+)
 from .base_module import BaseModule, ModuleDict, ModuleList, Sequential
 from .test_time_aug import BaseTTAModel
 from .utils import (
@@ -65,5 +71,5 @@ __all__ = [
     'caffe2_xavier_init', 'bias_init_with_prob', 'BaseInit', 'ConstantInit', 'XavierInit',
     'NormalInit', 'TruncNormalInit', 'UniformInit', 'KaimingInit', 'Caffe2XavierInit',
     'PretrainedInit', 'initialize', 'convert_sync_batchnorm', 'BaseTTAModel',
-    'MMFullyShardedDataParallel'
+    'MMFullyShardedDataParallel', 'BatchRandomCrop', 'BatchRandomFlip'
 ]

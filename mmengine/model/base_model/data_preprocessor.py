@@ -134,16 +134,28 @@ class ImgDataPreprocessor(BaseDataPreprocessor):
         bgr_to_rgb: Reverse the channel order of 3-channel images.
         rgb_to_bgr: Same operation; at most one of the two may be set.
         non_blocking: Copy asynchronously.
+        batch_augments: Random augmentations of the whole batch (modules, or configs built
+            with ``MODELS.build``, e.g. ``dict(type='BatchRandomCrop', size=32, padding=4)``
+            and ``dict(type='BatchRandomFlip')``), applied in order when ``training=True``
+            only. They run on the device, on the batch as it arrives (typically uint8, where
+            crops and flips move 4x less memory than on float), before the channel swap,
+            the conversion to float and normalization: their values, such as
+            ``BatchRandomCrop``'s ``pad_value``, are therefore in raw pixel units (0 is a
+            black border, as with torchvision's ``RandomCrop(padding=...)`` before
+            ``Normalize``). They need equally sized images.
 
     Raises:
         ValueError: If both channel swaps are set, or only one of ``mean``/``std`` is given.
+        TypeError: If an entry of ``batch_augments`` is neither a dict nor an ``nn.Module``.
     """
 
     def __init__(self, mean: Sequence[float | int] | None = None,
                  std: Sequence[float | int] | None = None, pad_size_divisor: int = 1,
                  pad_value: float | int = 0, bgr_to_rgb: bool = False,
-                 rgb_to_bgr: bool = False, non_blocking: bool = False) -> None:
+                 rgb_to_bgr: bool = False, non_blocking: bool = False,
+                 batch_augments: Sequence[dict | nn.Module] | None = None) -> None:
         super().__init__(non_blocking)
+        self.batch_augments = _build_augments(batch_augments)
         if bgr_to_rgb and rgb_to_bgr:
             raise ValueError('bgr_to_rgb and rgb_to_bgr cannot both be True; set one of them.')
         if (mean is None) != (std is None):
@@ -180,26 +192,53 @@ class ImgDataPreprocessor(BaseDataPreprocessor):
             raise TypeError(f'ImgDataPreprocessor expects a dict with key "inputs", but got '
                             f'{type(data).__name__}.')
         data = dict(self.cast_data(data))
-        data['inputs'] = self._batch(data['inputs'])
+        data['inputs'] = self._batch(data['inputs'], training)
         data.setdefault('data_samples', None)
         return data
 
-    def _batch(self, inputs: Any) -> torch.Tensor:
-        """Normalize and pad images (already on the device) into one float batch."""
+    def _batch(self, inputs: Any, training: bool = False) -> torch.Tensor:
+        """Augment (in training), normalize and pad images (on the device) into a batch."""
+        augment = training and bool(self.batch_augments)
         if _is_tensor_list(inputs):
-            if len({tuple(x.shape) for x in inputs}) > 1:
+            shapes = {tuple(x.shape) for x in inputs}
+            if len(shapes) > 1 and augment:
+                raise ValueError(f'batch_augments need equally sized images, but got sizes '
+                                 f'{sorted(shapes)}; resize or crop them to one size in the '
+                                 f'dataset pipeline.')
+            if len(shapes) > 1:
                 return stack_batch([self._normalize(x) for x in inputs],
                                    self.pad_size_divisor, self.pad_value)
             inputs = torch.stack(list(inputs))  # equal sizes: one batched op below
         if not isinstance(inputs, torch.Tensor) or inputs.dim() != 4:
             raise TypeError(f'"inputs" must be an N x C x H x W tensor or a list of C x H x W '
                             f'tensors, but got {_describe(inputs)}.')
+        if augment:
+            for batch_augment in self.batch_augments:  # type: ignore[union-attr]
+                inputs = batch_augment(inputs)
         inputs = self._normalize(inputs)
         height, width = inputs.shape[-2:]
         pad_h, pad_w = -height % self.pad_size_divisor, -width % self.pad_size_divisor
         if pad_h or pad_w:
             inputs = F.pad(inputs, (0, pad_w, 0, pad_h), 'constant', self.pad_value)
         return inputs
+
+
+def _build_augments(augments: Sequence[dict | nn.Module] | None) -> nn.ModuleList | None:
+    """``augments`` as an ``nn.ModuleList`` (dicts built with ``MODELS.build``)."""
+    if augments is None:
+        return None
+    if isinstance(augments, (dict, nn.Module, str)) or not isinstance(augments, Sequence):
+        raise TypeError(f'batch_augments must be a list of dicts or nn.Modules, but got '
+                        f'{type(augments).__name__}; wrap a single augmentation in a list.')
+    modules = []
+    for augment in augments:
+        if isinstance(augment, dict):
+            augment = MODELS.build(augment)
+        if not isinstance(augment, nn.Module):
+            raise TypeError(f'Each batch_augments entry must be a config dict or an '
+                            f'nn.Module, but got {type(augment).__name__} {augment!r}.')
+        modules.append(augment)
+    return nn.ModuleList(modules)
 
 
 def _is_tensor_list(value: Any) -> bool:
