@@ -149,6 +149,8 @@ class LoggerHook(Hook):
         runner.visualizer.close()
         if self.out_dir is None:
             return
+        for handler in getattr(runner.logger, 'handlers', ()):  # deferred lines first
+            handler.flush()
         from mmengine.dist import is_main_process
         if not is_main_process():
             return

@@ -15,21 +15,70 @@ def _is_tensor(value: Any) -> bool:
     return torch is not None and isinstance(value, torch.Tensor)
 
 
+def _small_sum(values: list[float]) -> float:
+    """Sum of at most 128 floats, added in exactly numpy's order (bit-identical results).
+
+    numpy adds fewer than 8 values one by one and up to 128 values in 8 interleaved partial
+    sums combined pairwise; redoing that in Python costs a fraction of building an array.
+    """
+    n = len(values)
+    if n < 8:
+        total = 0.0
+        for value in values:
+            total += value
+        return total
+    partial = values[:8]
+    stop = n - n % 8
+    for start in range(8, stop, 8):
+        for lane in range(8):
+            partial[lane] += values[start + lane]
+    total = ((partial[0] + partial[1]) + (partial[2] + partial[3])) + (
+        (partial[4] + partial[5]) + (partial[6] + partial[7]))
+    for value in values[stop:]:
+        total += value
+    return total
+
+
+def _stack_to_floats(tensors: list) -> list:
+    """Numbers of one-element tensors of one device, with at most one host transfer.
+
+    Tensors on an accelerator are stacked and copied to the host at once. The usual window
+    (one shape and dtype) is stacked as it is: ``tolist`` of a float32/float16/integer
+    tensor already yields the exact float64 value of each element, so no per-tensor
+    ``reshape``/``double`` is needed; mixed shapes or dtypes are normalized per tensor first.
+    CPU tensors need no transfer at all, and reading each one is cheaper than stacking.
+    """
+    import torch
+    first = tensors[0]
+    if first.device.type == 'cpu' and all(t.numel() == 1 for t in tensors):
+        return [t.item() for t in tensors]
+    shape, dtype = first.shape, first.dtype
+    uniform = (first.numel() == 1 and not dtype.is_complex
+               and all(t.shape == shape and t.dtype == dtype for t in tensors))
+    if uniform and not any(t.requires_grad for t in tensors):
+        stacked = torch.stack(tensors)
+    else:
+        with torch.no_grad():
+            stacked = torch.stack(tensors if uniform
+                                  else [t.reshape(()).double() for t in tensors])
+    return (stacked.reshape(-1) if stacked.dim() != 1 else stacked).tolist()
+
+
 def _to_numbers(values: list) -> list[float]:
     """Convert stored values to Python floats with one host transfer per device.
 
     Tensors on the same device are stacked first so a window of CUDA tensors costs a single
     synchronization instead of one per element.
     """
+    torch = sys.modules['torch']
     out = list(values)
     by_device: dict[Any, list[int]] = {}
     for i, value in enumerate(values):
-        if _is_tensor(value):
+        if isinstance(value, torch.Tensor):
             by_device.setdefault(value.device, []).append(i)
     for indices in by_device.values():
-        import torch
-        stacked = torch.stack([values[i].detach().reshape(()).double() for i in indices])
-        for i, number in zip(indices, stacked.cpu().tolist()):
+        numbers = _stack_to_floats([values[i] for i in indices])
+        for i, number in zip(indices, numbers):
             out[i] = number
     return [float(v) for v in out]
 
@@ -73,12 +122,21 @@ class HistoryBuffer:
 
     def update(self, log_val: Any, count: int = 1) -> None:
         """Append a value (a number, numpy scalar or one-element tensor) covering ``count``."""
-        tensor = _is_tensor(log_val) or _is_tensor(count)
-        if isinstance(log_val, np.ndarray):
-            log_val = float(log_val.reshape(()))
-        elif not (tensor or isinstance(log_val, int | float | np.number)):
+        # Called for every logged scalar of every iteration: exact-type checks first.
+        kind = type(log_val)
+        if kind is float or kind is int:
+            tensor = False
+        elif _is_tensor(log_val):
+            tensor = True
+        elif isinstance(log_val, np.ndarray):
+            log_val, tensor = float(log_val.reshape(())), False
+        elif isinstance(log_val, int | float | np.number):
+            tensor = False
+        else:
             raise TypeError('HistoryBuffer values must be numbers, numpy scalars or one-element '
                             f'tensors, but got {type(log_val).__name__}: {log_val!r}.')
+        if type(count) is not int and _is_tensor(count):
+            tensor = True
         if tensor or self._pending:
             self._pending = min(self._pending + 1, self.max_length)
         self._log_history.append(log_val)
@@ -89,12 +147,22 @@ class HistoryBuffer:
         pending = min(self._pending, len(self._log_history))
         if not pending:
             return
+        torch = sys.modules.get('torch')
+        if torch is None:  # no tensor can have been stored
+            self._pending = 0
+            return
         for history in (self._log_history, self._count_history):
-            tail = [history.pop() for _ in range(pending)][::-1]
-            history.extend(_to_numbers(tail) if any(_is_tensor(v) for v in tail) else tail)
+            tail = list(islice(reversed(history), pending))
+            if any(isinstance(v, torch.Tensor) for v in tail):
+                tail.reverse()
+                numbers = _to_numbers(tail)
+                for _ in range(pending):
+                    history.pop()
+                history.extend(numbers)
         self._pending = 0
 
-    def _window(self, window_size: int | None) -> tuple[np.ndarray, np.ndarray]:
+    def _tail(self, window_size: int | None) -> tuple[list, list]:
+        """The last ``window_size`` values and counts (all if None) as two lists."""
         if window_size is not None and (not isinstance(window_size, int) or window_size < 1):
             raise ValueError(f'window_size must be a positive int or None, but got '
                              f'{window_size!r}.')
@@ -103,11 +171,16 @@ class HistoryBuffer:
                                'statistic.')
         self._materialize()
         if window_size is None or window_size >= len(self._log_history):
-            return (np.asarray(self._log_history, dtype=np.float64),
-                    np.asarray(self._count_history))
+            return list(self._log_history), list(self._count_history)
         # Only the window is copied: a log line costs O(window), not O(history).
-        logs = list(islice(reversed(self._log_history), window_size))[::-1]
-        counts = list(islice(reversed(self._count_history), window_size))[::-1]
+        logs = list(islice(reversed(self._log_history), window_size))
+        counts = list(islice(reversed(self._count_history), window_size))
+        logs.reverse()
+        counts.reverse()
+        return logs, counts
+
+    def _window(self, window_size: int | None) -> tuple[np.ndarray, np.ndarray]:
+        logs, counts = self._tail(window_size)
         return np.asarray(logs, dtype=np.float64), np.asarray(counts)
 
     @property
@@ -146,8 +219,17 @@ class HistoryBuffer:
 
     def mean(self, window_size: int | None = None) -> float:
         """Sum of the last ``window_size`` values over the sum of their counts (all if None)."""
-        logs, counts = self._window(window_size)
-        return float(logs.sum() / counts.sum())
+        logs, counts = self._tail(window_size)
+        n = len(logs)
+        if n > 128:
+            logs_arr, counts_arr = np.asarray(logs, dtype=np.float64), np.asarray(counts)
+            return float(logs_arr.sum() / counts_arr.sum())
+        # A log line reads a 10-value window: summing the floats directly (in numpy's order,
+        # so the result is the same to the bit) avoids building two arrays.
+        total = float(n) if counts.count(1) == n else _small_sum(list(map(float, counts)))
+        if not total:  # numpy's inf/nan (and its warning) for counts summing to zero
+            return float(np.float64(_small_sum(list(map(float, logs)))) / np.float64(total))
+        return _small_sum(list(map(float, logs))) / total
 
     def max(self, window_size: int | None = None) -> float:
         """Largest of the last ``window_size`` values (all if None)."""
@@ -159,7 +241,10 @@ class HistoryBuffer:
 
     def current(self) -> float:
         """The latest value."""
-        return float(self._window(1)[0][-1])
+        if not self._log_history:
+            self._tail(1)  # raises the empty-buffer error
+        self._materialize()
+        return float(self._log_history[-1])
 
     def state_dict(self, max_values: int | None = None) -> dict:
         """Plain-data state: the last ``max_values`` values as floats, their counts, max_length."""

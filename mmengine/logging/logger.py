@@ -3,13 +3,27 @@
 Terminal lines look like ``2022/08/22 15:51:53 - mmengine - INFO - message``. In a distributed
 run only rank 0 writes INFO/WARNING lines to the terminal (errors of every rank still show),
 and ranks other than 0 write a log file of their own only when ``distributed=True``.
+
+Flushing: a terminal gets every line at once, and so does every WARNING or higher line
+(with the lines before it). INFO/DEBUG lines to the log file, or to a stdout that is not a
+terminal (a pipe, a redirected file), are flushed at most once per ``FLUSH_INTERVAL``
+(1 s): they reach the file with the next line logged after the interval, or from a
+background thread one interval after they were written, whichever comes first; and in any
+case by ``handler.flush()``, before the process forks, and at interpreter exit
+(``logging.shutdown``). A process killed hard (SIGKILL, ``os._exit``) can therefore lose
+the INFO lines of its last second. Set ``mmengine.logging.logger.FLUSH_INTERVAL = 0`` to
+flush every line.
 """
 from __future__ import annotations
 
 import logging
 import logging.handlers
+import math
 import os
 import sys
+import threading
+import time
+import weakref
 from typing import Any
 
 from mmengine.utils.manager import ManagerMixin
@@ -20,6 +34,124 @@ _RESET = '\033[0m'
 _BLINK = '\033[5m'
 _FILE_HANDLERS = ('FileHandler', 'RotatingFileHandler', 'TimedRotatingFileHandler',
                   'WatchedFileHandler')
+
+#: Seconds between two flushes of a non-terminal handler for INFO/DEBUG lines.
+FLUSH_INTERVAL = 1.0
+_clock = time.monotonic  # tests replace it to move time forward
+
+
+class _DeferredFlush:
+    """Installed on one handler: after an INFO/DEBUG line, flush only when due.
+
+    A flush is a system call (a ``write`` of the buffered text), which costs more than
+    building the line; deferring it lets a burst of lines share one. The handler's own
+    ``emit`` calls ``self.flush()`` after writing: while a line is being deferred that call
+    is skipped, and any other ``flush()`` flushes. The handler keeps its standard class
+    (code checking ``type(handler) is logging.StreamHandler`` still works): ``emit`` and
+    ``flush`` are replaced on the instance.
+    """
+
+    def __init__(self, handler: logging.StreamHandler) -> None:
+        self.handler = handler
+        self.emit_now = handler.emit
+        self.flush_now = handler.flush
+        self.deferring = False
+        self.last_flush = -math.inf
+        self.tty_stream: Any = None  # the stream last checked with isatty(), and the answer
+        self.tty = False
+        handler.emit = self.emit  # type: ignore[method-assign]
+        handler.flush = self.flush  # type: ignore[method-assign]
+
+    def _due(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING or _clock() - self.last_flush >= FLUSH_INTERVAL:
+            return True
+        stream = getattr(self.handler, 'stream', None)
+        if stream is not self.tty_stream:  # a terminal is flushed after every line
+            self.tty_stream, self.tty = stream, _is_tty(stream)
+        return self.tty
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._due(record):
+            self.emit_now(record)
+            return
+        self.deferring = True
+        _DEFERRED.add(self.handler)
+        try:
+            self.emit_now(record)
+        finally:
+            self.deferring = False
+
+    def flush(self) -> None:
+        # Under the handler's (reentrant) lock: the background flush must not see
+        # ``deferring`` of a line being written by another thread.
+        with self.handler.lock:  # type: ignore[union-attr]
+            if not self.deferring:
+                self.flush_now()
+                self.last_flush = _clock()
+
+
+def _is_tty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+class _Deferred:
+    """The handlers holding deferred lines, and the daemon thread that flushes them
+    ``FLUSH_INTERVAL`` after the first of them (so no line waits for the next one)."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:  # also in a forked child: the thread and locks are gone there
+        self.lock = threading.Lock()
+        self.handlers: weakref.WeakSet = weakref.WeakSet()
+        self.wake = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def add(self, handler: logging.Handler) -> None:
+        with self.lock:
+            self.handlers.add(handler)
+        if not self.wake.is_set():
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name='mmengine-log-flush',
+                                               daemon=True)
+                self.thread.start()
+            self.wake.set()
+
+    def flush(self) -> None:
+        """Flush every handler holding deferred lines."""
+        with self.lock:
+            handlers, self.handlers = list(self.handlers), weakref.WeakSet()
+        for handler in handlers:
+            try:
+                handler.flush()
+            except Exception:  # noqa: BLE001 - a closed stream must not stop the others
+                pass
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait()
+            time.sleep(FLUSH_INTERVAL)
+            self.wake.clear()
+            self.flush()
+
+
+_DEFERRED = _Deferred()
+
+
+def _flush_before_fork() -> None:
+    # So that no child inherits (and later writes) a copy of the deferred lines.
+    _DEFERRED.flush()
+
+
+def _reset_in_child() -> None:
+    _DEFERRED._reset()
+
+
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(before=_flush_before_fork, after_in_child=_reset_in_child)
 
 
 def _rank_and_world_size() -> tuple[int, int]:
@@ -79,7 +211,9 @@ class MMFormatter(logging.Formatter):
         # One formatter per level name, built on first use; format() never mutates shared
         # state, so threads logging at once cannot swap each other's formats.
         self._formatters: dict[str, logging.Formatter] = {}
+        self._levels: dict[str, str] = {}
         self._datefmt = kwargs['datefmt']
+        self._time_cache: tuple[int, Any, str] = (-1, None, '')
 
     def _level_name(self, levelname: str) -> str:
         if not self.color or levelname not in _COLORS:
@@ -97,9 +231,29 @@ class MMFormatter(logging.Formatter):
             self._formatters[record.levelname] = formatter
         return formatter
 
+    def _asctime(self, created: float) -> str:
+        # Lines come in bursts within one second: the formatted time is reused while the
+        # second (and the converter) stay the same.
+        second, converter, text = self._time_cache
+        if int(created) != second or self.converter is not converter:
+            text = time.strftime(self._datefmt, self.converter(created))
+            self._time_cache = (int(created), self.converter, text)
+        return text
+
     def format(self, record: logging.LogRecord) -> str:
         """Format ``record`` as one line (plus a traceback when it carries one)."""
-        return self._formatter_for(record).format(record)
+        if (record.levelno >= logging.ERROR or record.exc_info or record.exc_text
+                or record.stack_info):
+            return self._formatter_for(record).format(record)
+        # The common case, built directly: the same text as the level's logging.Formatter
+        # (which sets ``message`` and ``asctime`` on the record too), at a fraction of the
+        # cost of its generic %-formatting.
+        level = self._levels.get(record.levelname)
+        if level is None:
+            level = self._levels[record.levelname] = self._level_name(record.levelname)
+        record.message = message = record.getMessage()
+        record.asctime = asctime = self._asctime(record.created)
+        return f'{asctime} - {record.name} - {level} - {message}'
 
 
 def _build_file_handler(log_file: str, file_mode: str,
@@ -114,7 +268,9 @@ def _build_file_handler(log_file: str, file_mode: str,
         cfg.setdefault('mode', file_mode)
     directory = os.path.dirname(os.path.abspath(log_file))
     os.makedirs(directory, exist_ok=True)
-    return handler_cls(log_file, **cfg)
+    handler = handler_cls(log_file, **cfg)
+    _DeferredFlush(handler)
+    return handler
 
 
 def _rank_log_file(log_file: str, rank: int) -> str:
@@ -126,7 +282,10 @@ class MMLogger(logging.Logger, ManagerMixin):
     """A logger that is also a named global instance (see :class:`ManagerMixin`).
 
     Each instance owns its handlers and does not propagate to Python's root logger, so two
-    instances with the same ``logger_name`` never duplicate each other's lines.
+    instances with the same ``logger_name`` never duplicate each other's lines. INFO/DEBUG
+    lines to the log file and to a non-terminal stdout are flushed at most once per
+    ``FLUSH_INTERVAL`` (1 s; see the module docstring); call ``handler.flush()`` on
+    :attr:`handlers` to write them out at once.
 
     Args:
         name: Name of the global instance (``MMLogger.get_instance(name)``).
@@ -158,8 +317,8 @@ class MMLogger(logging.Logger, ManagerMixin):
         self.propagate = False
         rank, _ = _rank_and_world_size()
         stream = logging.StreamHandler(stream=sys.stdout)
-        is_tty = hasattr(sys.stdout, 'isatty') and sys.stdout.isatty()
-        stream.setFormatter(MMFormatter(color=is_tty))
+        _DeferredFlush(stream)
+        stream.setFormatter(MMFormatter(color=_is_tty(sys.stdout)))
         # Other ranks would repeat rank 0's lines; only their errors reach the terminal.
         stream.setLevel(level if rank == 0 else logging.ERROR)
         stream.addFilter(FilterDuplicateWarning(logger_name))

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from mmengine.dist import all_reduce, get_world_size
 from mmengine.registry import LOG_PROCESSORS
 
 _MODES = ('train', 'val', 'test')
@@ -67,6 +68,9 @@ class LogProcessor:
         self.log_with_hierarchy = log_with_hierarchy
         self.mean_pattern = re.compile(mean_pattern)
         self._check_custom_cfg()
+        # (mode, mean_pattern, MessageHub keys) -> per-key decisions; see ``_scalar_plan``.
+        self._plans: dict[tuple, tuple] = {}
+        self._cuda: bool | None = None  # torch.cuda.is_available(), asked on the first line
 
     def _check_custom_cfg(self) -> None:
         seen: set[str] = set()
@@ -97,28 +101,34 @@ class LogProcessor:
             ``iter`` and ``memory`` when relevant).
         """
         _check_mode(mode)
-        scalars = self._collect_scalars(self._parse_window_size(runner, batch_idx,
-                                                                self.custom_cfg), runner, mode)
+        custom_cfg = (self._parse_window_size(runner, batch_idx, self.custom_cfg)
+                      if self.custom_cfg else [])
+        scalars = self._collect_scalars(custom_cfg, runner, mode)
         if mode == 'train':
             self._reduce_across_ranks(scalars)
-        log_str = self._iter_header(runner, batch_idx, mode)
-        lr_items = [f'{name}: {value:.{self.num_digits}e}' for name, value in scalars.items()
-                    if name.endswith('lr')]
-        log_str += ' '.join(lr_items) + '  '
-        if all(key in scalars for key in _TIME_KEYS):
+        digits = self.num_digits
+        lr_items, items = [], []
+        for name, value in scalars.items():
+            if name.endswith('lr'):
+                lr_items.append(f'{name}: {value:.{digits}e}')
+            elif name not in _TIME_KEYS and (mode == 'train' or 'loss' in name):
+                items.append(f'{name}: {value:.{digits}f}' if type(value) is float
+                             else f'{name}: {self._fmt(value)}')
+        parts = [self._iter_header(runner, batch_idx, mode), ' '.join(lr_items), '  ']
+        if 'time' in scalars and 'data_time' in scalars:
             eta = runner.message_hub.get_info('eta')
             if eta is not None:
-                log_str += f'eta: {datetime.timedelta(seconds=int(eta))}  '
-            log_str += (f'time: {scalars["time"]:.{self.num_digits}f}  '
-                        f'data_time: {scalars["data_time"]:.{self.num_digits}f}  ')
+                parts.append(f'eta: {datetime.timedelta(seconds=int(eta))}  ')
+            parts.append(f'time: {scalars["time"]:.{digits}f}  '
+                         f'data_time: {scalars["data_time"]:.{digits}f}  ')
         extras: dict[str, Any] = {}
-        if torch.cuda.is_available():
+        if self._cuda is None:
+            self._cuda = torch.cuda.is_available()
+        if self._cuda:
             extras['memory'] = self._get_max_memory(runner)
-            log_str += f'memory: {extras["memory"]}  '
-        items = [f'{name}: {self._fmt(value)}' for name, value in scalars.items()
-                 if name not in _TIME_KEYS and not name.endswith('lr')
-                 and (mode == 'train' or 'loss' in name)]
-        log_str = (log_str + '  '.join(items)).rstrip()
+            parts.append(f'memory: {extras["memory"]}  ')
+        parts.append('  '.join(items))
+        log_str = ''.join(parts).rstrip()
         tag = self._tag(scalars, mode)
         if mode == 'train':
             if self.by_epoch:
@@ -202,41 +212,57 @@ class LogProcessor:
         return runner.epoch
 
     def _parse_window_size(self, runner: Any, batch_idx: int, custom_cfg: list) -> list:
-        parsed = copy.deepcopy(custom_cfg)
-        for cfg in parsed:
+        parsed = []
+        for cfg in custom_cfg:
             window = cfg.get('window_size')
             if window == 'epoch':
-                cfg['window_size'] = batch_idx + 1
+                cfg = {**cfg, 'window_size': batch_idx + 1}
             elif window == 'global':
-                cfg['window_size'] = runner.iter + 1
+                cfg = {**cfg, 'window_size': runner.iter + 1}
             elif window is not None and not isinstance(window, int):
                 raise ValueError(f"`window_size` must be an int, 'epoch' or 'global', got "
                                  f'{window!r} in {cfg!r}.')
+            parsed.append(cfg)
         return parsed
 
-    def _collect_scalars(self, custom_cfg: list, runner: Any, mode: str) -> OrderedDict:
+    def _scalar_plan(self, keys: tuple, mode: str) -> tuple:
+        """``(name, key, averaged)`` for each MessageHub key of ``mode``, computed once.
+
+        A log line would otherwise strip prefixes and run ``mean_pattern`` over every key; the
+        keys rarely change during a run, so the decisions are cached by the key tuple.
+        """
+        cache_key = (mode, self.mean_pattern, keys)
+        plan = self._plans.get(cache_key)
+        if plan is None:
+            prefix = f'{mode}/'
+            plan = tuple((key[len(prefix):], key,
+                          self.mean_pattern.search(key[len(prefix):]) is not None)
+                         for key in keys if key.startswith(prefix))
+            if len(self._plans) >= 64:  # keys that keep changing must not grow it forever
+                self._plans.clear()
+            self._plans[cache_key] = plan
+        return plan
+
+    def _collect_scalars(self, custom_cfg: list, runner: Any, mode: str) -> dict:
+        log_scalars = runner.message_hub.log_scalars
+        plan = self._scalar_plan(tuple(log_scalars), mode)
+        window_size = self.window_size
+        values: dict = {}
+        for name, key, averaged in plan:
+            buffer = log_scalars[key]
+            values[name] = buffer.mean(window_size) if averaged else buffer.current()
         prefix = f'{mode}/'
-        buffers = OrderedDict((_strip(key, prefix), buffer)
-                              for key, buffer in runner.message_hub.log_scalars.items()
-                              if key.startswith(prefix))
-        values: OrderedDict = OrderedDict()
-        for key, buffer in buffers.items():
-            if self.mean_pattern.search(key) is not None:
-                values[key] = buffer.mean(self.window_size)
-            else:
-                values[key] = buffer.current()
         for cfg in custom_cfg:
-            cfg = dict(cfg)
-            source = _strip(cfg.pop('data_src'), prefix)
-            name = cfg.pop('log_name', source)
-            if source not in buffers:
+            source = _strip(cfg['data_src'], prefix)
+            if f'{prefix}{source}' not in log_scalars:
                 continue
-            method = cfg.pop('method_name', 'mean')
-            window = cfg.pop('window_size', None)
+            buffer = log_scalars[f'{prefix}{source}']
+            method = cfg.get('method_name', 'mean')
             if method == 'current':
-                values[name] = buffers[source].current()
+                value = buffer.current()
             else:
-                values[name] = buffers[source].statistics(method, window)
+                value = buffer.statistics(method, cfg.get('window_size'))
+            values[cfg.get('log_name', source)] = value
         return values
 
     def _collect_non_scalars(self, runner: Any, mode: str) -> OrderedDict:
@@ -247,7 +273,6 @@ class LogProcessor:
 
     def _reduce_across_ranks(self, values: dict) -> None:
         """Average the smoothed losses over ranks (every rank logs the same iterations)."""
-        from mmengine.dist import all_reduce, get_world_size
         if get_world_size() <= 1:
             return
         keys = [key for key in values

@@ -563,10 +563,19 @@ class Runner:
         self._maybe_compile()
         self.logger.info(f'Hooks will be executed in the following order:\n'
                          f'{self.get_hooks_info()}')
-        with log_failure(self, 'Training'):
-            model = self.train_loop.run()
-        self.call_hook('after_run')
+        try:
+            with log_failure(self, 'Training'):
+                model = self.train_loop.run()
+            self.call_hook('after_run')
+        finally:
+            self._flush_logs()
         return model
+
+    def _flush_logs(self) -> None:
+        # The log file is flushed at most once a second during a run (MMLogger); when
+        # train()/val()/test() return or raise, it holds every line.
+        for handler in self.logger.handlers:
+            handler.flush()
 
     def _run_eval(self, mode: str) -> dict:
         loop = self.val_loop if mode == 'val' else self.test_loop
@@ -576,8 +585,11 @@ class Runner:
         self.call_hook('before_run')
         self.load_or_resume()
         self._maybe_compile()
-        metrics = loop.run()
-        self.call_hook('after_run')
+        try:
+            metrics = loop.run()
+            self.call_hook('after_run')
+        finally:
+            self._flush_logs()
         return metrics
 
     def _maybe_compile(self) -> None:

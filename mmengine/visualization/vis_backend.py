@@ -7,6 +7,7 @@ writes real event files through ``torch.utils.tensorboard``.
 from __future__ import annotations
 
 import json
+import math
 import os
 import os.path as osp
 from typing import Any
@@ -42,7 +43,43 @@ __all__ = [
 
 
 def _plain_dict(values: dict) -> dict:
-    return {key: to_plain_number(value) for key, value in values.items()}
+    out = {}
+    for key, value in values.items():
+        kind = type(value)
+        out[key] = value if kind is float or kind is int else to_plain_number(value)
+    return out
+
+
+# keys of a record -> their JSON prefixes ('"loss": '), or None when a key is not a str
+_KEY_PREFIXES: dict[tuple, tuple | None] = {}
+
+
+def _json_line(record: dict) -> str:
+    """``json.dumps(record)``, built directly when every value is an int or a finite float.
+
+    A training log line is a handful of numbers under the same keys every time; writing
+    them with ``repr`` (as ``json`` does) skips the encoder's per-call set-up.
+    """
+    keys = tuple(record)
+    prefixes = _KEY_PREFIXES.get(keys, False)
+    if prefixes is False:
+        if len(_KEY_PREFIXES) >= 64:  # keys that keep changing must not grow it forever
+            _KEY_PREFIXES.clear()
+        prefixes = _KEY_PREFIXES[keys] = (
+            tuple(json.dumps(key) + ': ' for key in keys)
+            if all(type(key) is str for key in keys) else None)
+    if prefixes is None:
+        return json.dumps(record)
+    parts = []
+    for prefix, value in zip(prefixes, record.values()):
+        kind = type(value)
+        if kind is float and math.isfinite(value):
+            parts.append(prefix + float.__repr__(value))
+        elif kind is int:
+            parts.append(prefix + int.__repr__(value))
+        else:  # NaN, strings, lists, ...: json's own spelling
+            return json.dumps(record)
+    return '{' + ', '.join(parts) + '}'
 
 
 @VISBACKENDS.register_module()
@@ -55,6 +92,10 @@ class LocalVisBackend(BaseVisBackend):
         config_save_file: File name of the dumped config. Defaults to ``'config.py'``.
         scalar_save_file: File name of the scalar log, one JSON object per line. Defaults to
             ``'scalars.json'``.
+
+    The scalar files are opened once, on their first line, and kept open for appending until
+    :meth:`close` (the runner closes the visualizer at the end of the run); each line is
+    written with one system call, so it is in the file as soon as ``add_scalars`` returns.
 
     Examples:
         >>> import tempfile, json, os
@@ -77,6 +118,8 @@ class LocalVisBackend(BaseVisBackend):
         self._img_save_dir = img_save_dir
         self._config_save_file = config_save_file
         self._scalar_save_file = scalar_save_file
+        self._fds: dict[str, int] = {}
+        self._extra_files: dict[str, str] = {}
 
     def _init_env(self) -> None:
         os.makedirs(self._save_dir, exist_ok=True)
@@ -110,7 +153,8 @@ class LocalVisBackend(BaseVisBackend):
     @force_init_env
     def add_scalar(self, name: str, value: Any, step: int = 0, **kwargs: Any) -> None:
         """Append ``{name: value, "step": step}`` to the scalar file."""
-        self._append({name: to_plain_number(value), 'step': step}, self._scalar_save_file)
+        record = {name: to_plain_number(value), 'step': step}
+        self._append((_json_line(record) + '\n').encode('utf-8'), self._scalar_save_file)
 
     @force_init_env
     def add_scalars(self, scalar_dict: dict, step: int = 0, file_path: str | None = None,
@@ -126,20 +170,52 @@ class LocalVisBackend(BaseVisBackend):
         check_scalar_dict(scalar_dict)
         record = _plain_dict(scalar_dict)
         record.setdefault('step', step)
+        line = (_json_line(record) + '\n').encode('utf-8')
         if file_path is not None:
+            self._append(line, self._extra_file(file_path))
+        self._append(line, self._scalar_save_file)
+
+    def _extra_file(self, file_path: str) -> str:
+        path = self._extra_files.get(file_path)
+        if path is None:
             if not file_path.endswith('.json'):
                 raise ValueError(f'`file_path` must name a .json file, got {file_path!r}.')
-            extra = osp.join(self._save_dir, file_path)
-            if osp.abspath(extra) == osp.abspath(self._scalar_save_file):
+            path = osp.join(self._save_dir, file_path)
+            if osp.abspath(path) == osp.abspath(self._scalar_save_file):
                 raise ValueError(f'`file_path` {file_path!r} is the scalar file itself; give '
                                  'another name.')
-            self._append(record, extra)
-        self._append(record, self._scalar_save_file)
+            self._extra_files[file_path] = path
+        return path
 
-    @staticmethod
-    def _append(record: dict, path: str) -> None:
-        with open(path, 'a', encoding='utf-8') as f:
-            f.write(json.dumps(record) + '\n')
+    def _append(self, data: bytes, path: str) -> None:
+        # One O_APPEND write per line and file: the line is in the file (a complete line,
+        # even with several writers) as soon as the call returns, with no open/close.
+        fd = self._fds.get(path)
+        if fd is None:
+            fd = self._fds[path] = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+        written = os.write(fd, data)
+        while written < len(data):  # a short write (rare) continues where it stopped
+            data = data[written:]
+            written = os.write(fd, data)
+
+    def close(self) -> None:
+        """Close the scalar files kept open for appending (a later write reopens them)."""
+        fds, self._fds = self._fds, {}
+        for fd in fds.values():
+            os.close(fd)
+
+    def __getstate__(self) -> dict:
+        # A copy (or a pickle) opens its own files: two objects closing one descriptor could
+        # close an unrelated file that reused the number.
+        state = self.__dict__.copy()
+        state['_fds'] = {}
+        return state
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - nothing to report to at garbage collection
+            pass
 
 
 @VISBACKENDS.register_module()

@@ -94,3 +94,48 @@ def test_cuda_tensors_convert_on_read():
         buf.update(torch.tensor(float(i), device='cuda'))
     assert buf._log_history[0].is_cuda
     assert buf.mean() == pytest.approx(1.5) and buf.max(2) == 3.0
+
+
+def test_mean_is_bit_identical_to_numpy_for_every_window_size():
+    rng = np.random.default_rng(0)
+    values = (rng.random(300) * 10.0 ** rng.integers(-6, 6, 300)).tolist()
+    counts = rng.integers(1, 4, 300).tolist()
+    buf = HistoryBuffer(values, counts)
+    for window in (*range(1, 140), 200, 299, 300, None):
+        logs = np.asarray(values[-window:] if window else values, dtype=np.float64)
+        cnts = np.asarray(counts[-window:] if window else counts)
+        assert buf.mean(window) == float(logs.sum() / cnts.sum()), window
+    ones = HistoryBuffer(values[:10], [1] * 10)
+    assert ones.mean() == float(np.asarray(values[:10]).sum() / 10)
+
+
+def test_mean_of_zero_counts_follows_numpy():
+    with pytest.warns(RuntimeWarning):
+        assert HistoryBuffer([1.0, 2.0], [0, 0]).mean() == float('inf')
+
+
+@pytest.mark.parametrize('make', [
+    lambda i: torch.tensor(i / 3),                                  # 0-d float32
+    lambda i: torch.tensor([i / 3], dtype=torch.float64),           # (1,) float64
+    lambda i: torch.tensor([[i]], dtype=torch.int64),               # (1, 1) int
+    lambda i: torch.tensor(i / 3, dtype=torch.bfloat16),
+    lambda i: torch.tensor(i / 3, requires_grad=True) * 1,          # part of a graph
+    lambda i: torch.tensor(i / 3) if i % 2 else torch.tensor([i], dtype=torch.int32),  # mixed
+], ids=['f32', 'f64-1', 'int-11', 'bf16', 'grad', 'mixed'])
+def test_tensor_windows_convert_exactly_to_floats(make):
+    tensors = [make(i) for i in range(12)]
+    buf = HistoryBuffer()
+    for t in tensors:
+        buf.update(t)
+    expected = [t.detach().double().item() for t in tensors]
+    assert buf.current() == expected[-1]
+    assert buf.mean(10) == float(np.asarray(expected[-10:]).sum() / 10)
+    assert list(buf._log_history) == expected
+    assert all(type(v) is float for v in buf._log_history)
+
+
+def test_tensor_counts_are_converted_too():
+    buf = HistoryBuffer()
+    buf.update(torch.tensor(6.0), count=torch.tensor(3))
+    buf.update(2.0, count=1)
+    assert buf.mean() == 2.0 and list(buf._count_history) == [3.0, 1]

@@ -153,3 +153,136 @@ def test_only_rank_zero_prints_and_other_ranks_log_when_distributed(tmp_path):
     assert 'quiet info from 0' in (tmp_path / 'quiet.log').read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ['quiet.log', 'run.log',
                                                           'run_rank1.log']
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """A clock the test moves; the background flush is pushed out of the way (an hour)."""
+    import mmengine.logging.logger as logger_module
+    fake = _Clock()
+    monkeypatch.setattr(logger_module, '_clock', fake)
+    monkeypatch.setattr(logger_module, 'FLUSH_INTERVAL', 3600.0)
+    monkeypatch.setattr(logger_module, '_DEFERRED', logger_module._Deferred())
+    return fake
+
+
+def _messages(path):
+    return [LINE.match(line).group(2) for line in path.read_text().splitlines()]
+
+
+def test_info_lines_to_a_file_are_flushed_at_most_once_per_interval(tmp_path, clock, capsys):
+    log_file = tmp_path / 'run.log'
+    logger = MMLogger.get_instance('deferred', log_file=str(log_file))
+    logger.info('first')  # nothing flushed yet: written at once
+    logger.info('second')
+    logger.info('third')
+    assert _messages(log_file) == ['first']
+    clock.now += 3600.0  # FLUSH_INTERVAL later, the next line flushes everything
+    logger.info('fourth')
+    assert _messages(log_file) == ['first', 'second', 'third', 'fourth']
+    logger.info('fifth')
+    logger.warning('sixth')  # a warning is flushed at once, with the lines before it
+    assert _messages(log_file) == ['first', 'second', 'third', 'fourth', 'fifth', 'sixth']
+    logger.info('seventh')
+    for handler in logger.handlers:  # what the runner does when a run ends
+        handler.flush()
+    assert _messages(log_file)[-1] == 'seventh'
+    # the terminal (captured, not a TTY) received every line in order
+    out = [LINE.match(line).group(2) for line in capsys.readouterr().out.splitlines()]
+    assert out == ['first', 'second', 'third', 'fourth', 'fifth', 'sixth', 'seventh']
+
+
+class _Stream(io.StringIO):
+    tty = False
+
+    def __init__(self):
+        super().__init__()
+        self.flushes = 0
+
+    def isatty(self):
+        return self.tty
+
+    def flush(self):
+        self.flushes += 1
+
+
+class _TTY(_Stream):
+    tty = True
+
+
+def test_a_terminal_gets_every_line_flushed(monkeypatch, clock):
+    tty = _TTY()
+    monkeypatch.setattr(sys, 'stdout', tty)
+    logger = MMLogger.get_instance('tty')
+    for i in range(5):
+        logger.info(f'line {i}')
+    assert tty.flushes == 5 and tty.getvalue().count('INFO - line') == 5
+    assert '\033[' not in tty.getvalue()  # INFO is never colored
+    plain = _Stream()
+    logger.handlers[0].setStream(plain)  # flushes the terminal; the new stream defers again
+    logger.info('a')
+    logger.info('b')
+    assert plain.getvalue().count('INFO - ') == 2 and plain.flushes == 0
+    clock.now += 3600.0
+    logger.info('c')
+    assert plain.flushes == 1 and tty.flushes == 6
+
+
+def test_deferred_lines_are_flushed_before_a_fork(tmp_path, clock):
+    import os
+    log_file = tmp_path / 'fork.log'
+    logger = MMLogger.get_instance('fork', log_file=str(log_file))
+    logger.info('one')
+    logger.info('two')
+    assert _messages(log_file) == ['one']
+    pid = os.fork()
+    if pid == 0:  # a child flushing its copy of the handler must not write 'two' again
+        logger.handlers[1].stream.flush()
+        os._exit(0)
+    os.waitpid(pid, 0)
+    logger.handlers[1].flush()
+    assert _messages(log_file) == ['one', 'two']
+
+
+def test_formatter_output_is_the_documented_format():
+    fmt = logging.Formatter('%(asctime)s - %(name)s - INFO - %(message)s',
+                            datefmt='%Y/%m/%d %H:%M:%S')
+    ours = MMFormatter(color=False)
+    for created in (1_700_000_000.2, 1_700_000_000.9, 1_700_000_001.0, 946_684_799.5):
+        record = logging.LogRecord('mmengine', logging.INFO, 'p', 1, 'loss: %.4f', (0.5,), None)
+        record.created = created
+        reference = logging.LogRecord('mmengine', logging.INFO, 'p', 1, 'loss: %.4f', (0.5,),
+                                      None)
+        reference.created = created
+        assert ours.format(record) == fmt.format(reference)
+        assert (record.message, record.asctime) == (reference.message, reference.asctime)
+    import time
+    ours.converter = time.gmtime  # a converter change is honoured within the same second
+    record.created = 946_684_799.5
+    assert ours.format(record).startswith('1999/12/31 23:59:59 - mmengine - INFO - ')
+
+
+def test_deferred_lines_reach_the_file_within_the_interval_without_new_lines(tmp_path,
+                                                                             monkeypatch):
+    import time
+
+    import mmengine.logging.logger as logger_module
+    monkeypatch.setattr(logger_module, 'FLUSH_INTERVAL', 0.05)
+    monkeypatch.setattr(logger_module, '_DEFERRED', logger_module._Deferred())
+    log_file = tmp_path / 'bg.log'
+    logger = MMLogger.get_instance('background', log_file=str(log_file))
+    for i in range(20):  # the first is flushed, most of the others are deferred
+        logger.info(f'line {i}')
+    deadline = time.monotonic() + 10
+    while len(_messages(log_file)) < 20 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _messages(log_file) == [f'line {i}' for i in range(20)]
+    assert logger_module._DEFERRED.thread.daemon

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -136,3 +138,38 @@ def test_memory_column_on_cuda(tmp_path):
     # the peak was reset: the next logged line reports only what was allocated since
     _, line = LogProcessor().get_log_after_iter(runner, 9, 'train')
     assert f'memory: {tag["memory"]}' not in line
+
+
+@cuda_line
+def test_lines_follow_keys_that_appear_later_and_pattern_changes(tmp_path):
+    runner = FakeRunner(tmp_path, max_epochs=5, train_len=1563)
+    runner.iter = 9
+    hub = runner.message_hub
+    _fill_train(hub)
+    processor = LogProcessor()
+    _, line = processor.get_log_after_iter(runner, 9, 'train')
+    assert line.endswith('data_time: 0.0077  loss: 5.3465')
+    for value in range(10):  # a key first logged later in the run
+        hub.update_scalar('train/grad_norm', float(value))
+        hub.update_scalar('train/acc', float(value))
+    tag, line = processor.get_log_after_iter(runner, 9, 'train')
+    assert line.endswith('loss: 5.3465  grad_norm: 4.5000  acc: 9.0000')  # mean vs latest
+    assert tag['grad_norm'] == 4.5 and tag['acc'] == 9.0
+    processor.mean_pattern = re.compile(r'acc')
+    tag, line = processor.get_log_after_iter(runner, 9, 'train')
+    assert tag['acc'] == 4.5 and tag['grad_norm'] == 9.0 and 'time: 0.1414' in line
+
+
+def test_custom_cfg_is_not_modified_by_logging(tmp_path):
+    runner = FakeRunner(tmp_path)
+    for value in (1.0, 5.0, 3.0):
+        runner.message_hub.update_scalar('train/loss', value)
+    custom_cfg = [dict(data_src='loss', log_name='loss_epoch', window_size='epoch'),
+                  dict(data_src='loss', log_name='loss_global_max', method_name='max',
+                       window_size='global')]
+    processor = LogProcessor(custom_cfg=custom_cfg)
+    runner.iter = 2
+    for batch_idx in (0, 2):
+        tag, _ = processor.get_log_after_iter(runner, batch_idx, 'train')
+    assert tag['loss_epoch'] == 3.0 and tag['loss_global_max'] == 5.0
+    assert processor.custom_cfg == custom_cfg and custom_cfg[0]['window_size'] == 'epoch'

@@ -93,3 +93,63 @@ def test_third_party_backends_name_missing_package(tmp_path, cls, package):
         backend.add_scalar('loss', 1.0)
     backend.close()  # closing an unused backend is harmless
     assert os.listdir(tmp_path) == []
+
+
+def test_local_backend_lines_are_in_the_files_at_once_and_after_close(tmp_path):
+    backend = LocalVisBackend(str(tmp_path))
+    for step in range(1, 6):
+        backend.add_scalars({'loss': 1.0 / step, 'iter': step}, step=step, file_path='run.json')
+        # every line is complete in both files before close()
+        assert len(_lines(tmp_path / 'scalars.json')) == step
+        assert len(_lines(tmp_path / 'run.json')) == step
+    backend.close()
+    backend.close()  # closing twice is harmless
+    backend.add_scalars({'loss': 0.0}, step=6, file_path='run.json')  # reopens
+    backend.add_scalar('acc', 1.0, step=6)
+    backend.close()
+    expected = [{'loss': 1.0 / s, 'iter': s, 'step': s} for s in range(1, 6)]
+    assert _lines(tmp_path / 'scalars.json') == [*expected, {'loss': 0.0, 'step': 6},
+                                                 {'acc': 1.0, 'step': 6}]
+    assert _lines(tmp_path / 'run.json') == [*expected, {'loss': 0.0, 'step': 6}]
+
+
+@pytest.mark.parametrize('record', [
+    {'lr': 0.001, 'loss': 0.6931471805599453, 'time': 1e-07, 'epoch': 1, 'iter': 10},
+    {'big': 1e300, 'neg': -0.0, 'int': 2 ** 70, 'f32': float(np.float32(0.1))},
+    {'nan': float('nan'), 'inf': float('inf'), 'ninf': float('-inf')},
+    {'flag': True, 'none': None, 'text': 'a "quoted"\nline', 'list': [1, 2.5]},
+    {'quote"key': 1.0, 'ünïcode': 2.0, 3: 4.0},
+    {},
+])
+def test_local_backend_writes_what_json_dumps_writes(tmp_path, record):
+    from mmengine.visualization.vis_backend import _json_line
+    assert _json_line(record) == json.dumps(record)
+    assert _json_line(record) == json.dumps(record)  # the cached key prefixes agree too
+    backend = LocalVisBackend(str(tmp_path))
+    backend.add_scalars(dict(record), step=7)
+    backend.close()
+    assert (tmp_path / 'scalars.json').read_text() == json.dumps({**record, 'step': 7}) + '\n'
+
+
+def test_visualizer_close_closes_the_local_files(tmp_path):
+    from mmengine.visualization import Visualizer
+    vis = Visualizer(name='close-test', save_dir=str(tmp_path),
+                     vis_backends=[dict(type='LocalVisBackend')])
+    vis.add_scalars({'loss': 0.5}, step=1, file_path='run.json')
+    backend = vis.get_backend('LocalVisBackend')
+    assert len(backend._fds) == 2
+    vis.close()
+    assert backend._fds == {}
+    assert _lines(tmp_path / 'vis_data' / 'scalars.json') == [{'loss': 0.5, 'step': 1}]
+
+
+def test_a_copied_local_backend_opens_its_own_files(tmp_path):
+    import copy
+    backend = LocalVisBackend(str(tmp_path))
+    backend.add_scalars({'a': 1.0}, step=1)
+    clone = copy.deepcopy(backend)
+    clone.add_scalars({'a': 2.0}, step=2)
+    clone.close()  # must not close the original's file
+    backend.add_scalars({'a': 3.0}, step=3)
+    backend.close()
+    assert [line['a'] for line in _lines(tmp_path / 'scalars.json')] == [1.0, 2.0, 3.0]
