@@ -85,6 +85,9 @@ def base_parser(description: str, runs: int = 5) -> argparse.ArgumentParser:
     parser.add_argument('--no-lightning', action='store_true',
                         help='skip the Lightning variant even when it is installed')
     parser.add_argument('--json', metavar='PATH', help='also write the summary as JSON')
+    parser.add_argument('--pyc-prefix', metavar='DIR',
+                        help='let the workers cache bytecode under DIR (unsets '
+                             'PYTHONDONTWRITEBYTECODE): what a normal install sees')
     parser.add_argument('--worker', help=argparse.SUPPRESS)
     parser.add_argument('--workdir', help=argparse.SUPPRESS)
     return parser
@@ -163,6 +166,11 @@ def alternate(script: str, names: Sequence[str], args: argparse.Namespace,
               env: dict[str, str | None] | None = None) -> dict[str, list[dict]]:
     """Run every variant ``args.runs`` times, interleaved (a, b, a, b, ...), after warm-ups."""
     env = dict(env or {})
+    if getattr(args, 'pyc_prefix', None):
+        env.update(PYTHONDONTWRITEBYTECODE=None, PYTHONPYCACHEPREFIX=args.pyc_prefix)
+    elif os.environ.get('PYTHONDONTWRITEBYTECODE'):
+        print('# PYTHONDONTWRITEBYTECODE is set: every module is compiled from source at each '
+              'import (use --pyc-prefix DIR to measure with a bytecode cache)', flush=True)
     if args.threads:
         env.update(BENCH_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads),
                    MKL_NUM_THREADS=str(args.threads))

@@ -55,21 +55,12 @@ def importtime() -> None:
 def main() -> None:
     parser = _common.base_parser(__doc__.splitlines()[0], runs=10)
     parser.add_argument('--importtime', action='store_true')
-    parser.add_argument('--pyc-prefix', metavar='DIR',
-                        help='let the children cache bytecode under DIR (unsets '
-                             'PYTHONDONTWRITEBYTECODE): what a normal install sees')
     args = parser.parse_args()
     if args.worker:
         worker(args)
         return
     info = _common.header('import time', args)
-    env: dict[str, str | None] = {}
-    if args.pyc_prefix:
-        env = dict(PYTHONDONTWRITEBYTECODE=None, PYTHONPYCACHEPREFIX=args.pyc_prefix)
-    elif os.environ.get('PYTHONDONTWRITEBYTECODE'):
-        print('# PYTHONDONTWRITEBYTECODE is set: every mmengine module is compiled from source '
-              'at each import (use --pyc-prefix DIR to measure with a bytecode cache)')
-    runs = _common.alternate(__file__, ['plain', 'ours'], args, env=env)
+    runs = _common.alternate(__file__, ['plain', 'ours'], args)
     table = _common.Table('import time')
     table.add('whole process (python -c import ...)', 's', _common.collect(runs, 'wall_s'))
     table.add('import torch (in-process)', 's', _common.collect(runs, 'torch_s'))

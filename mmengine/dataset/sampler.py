@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator, Sized
+from typing import Any
 
 import torch
 from torch.utils.data import Sampler
@@ -44,13 +45,36 @@ class _ResumableSampler(Sampler):
         self.seed = sync_random_seed() if seed is None else int(seed)
         self.epoch = 0
         self._skip = 0       # indices of the next pass to skip (set by load_state_dict)
-        self._position = 0   # indices of the current pass already handed out
+        self._counted = 0    # indices of the current pass handed out (see _position)
+        # (list iterator, position at its end) while a pass over a list is running: the
+        # position is then read off the iterator instead of counted per index.
+        self._live: tuple[Any, int] | None = None
+
+    @property
+    def _position(self) -> int:
+        """Indices of the current pass already handed out (skipped ones included)."""
+        if self._live is not None:
+            iterator, end = self._live
+            return end - iterator.__length_hint__()
+        return self._counted
+
+    @_position.setter
+    def _position(self, value: int) -> None:
+        self._live = None
+        self._counted = value
 
     def _track(self, indices: Iterator[int]) -> Iterator[int]:
         """Yield ``indices`` while counting them into ``_position``."""
         for index in indices:
-            self._position += 1
+            self._counted += 1
             yield index
+
+    def _track_list(self, indices: list[int]) -> Iterator[int]:
+        """Iterate ``indices`` with a plain list iterator (no Python frame per index; the
+        DataLoader pulls every index of every batch through it) that ``_position`` reads."""
+        iterator = iter(indices)
+        self._live = (iterator, self._counted + len(indices))
+        return iterator
 
     def _take_skip(self) -> int:
         """Consume the pending skip: it applies to one pass only."""
@@ -142,7 +166,7 @@ class DefaultSampler(_ResumableSampler):
         skip = self._take_skip()
         start = self.rank + skip * self.world_size
         mine = self._global_indices()[start:self.total_size:self.world_size]
-        return self._track(iter(mine))
+        return self._track_list(mine)
 
     def __len__(self) -> int:
         """This rank's number of samples in a full pass."""

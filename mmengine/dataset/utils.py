@@ -56,6 +56,10 @@ def _collate(data_batch: Sequence, leaf: Callable[[Sequence], Any]) -> Any:
         return leaf(data_batch)
     if kind is dict:
         return {key: _collate([item[key] for item in data_batch], leaf) for key in first}
+    if kind is tuple or kind is list:  # both become a list of collated fields
+        size = len(first)
+        if all(len(item) == size for item in data_batch):
+            return [_collate(list(field), leaf) for field in zip(*data_batch)]
     if isinstance(first, (str, bytes, BaseDataElement)):
         return list(data_batch)
     if isinstance(first, tuple) and hasattr(first, '_fields'):  # a namedtuple
