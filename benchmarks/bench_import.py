@@ -11,7 +11,6 @@ does not.
 """
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
