@@ -195,6 +195,8 @@ class CheckpointHook(Hook):
     def before_train(self, runner: Any) -> None:
         """Resolve ``out_dir``, announce it, and restore best/kept bookkeeping on resume."""
         from mmengine.fileio import get_file_backend
+        # Saving by epoch leaves nothing to do after each iteration, and the reverse.
+        self._set_idle_stages(('after_train_iter',) if self.by_epoch else ('after_train_epoch',))
         work_dir = str(runner.work_dir)
         self._work_dir = work_dir
         if self.out_dir is None:

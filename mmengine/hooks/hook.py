@@ -1,6 +1,7 @@
 """The ``Hook`` base class: every stage at which the runner calls hooks, all no-ops here."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 DATA_BATCH = dict | tuple | list | None
@@ -47,9 +48,26 @@ class Hook:
     Subclasses may instead override the mode-generic helpers ``_before_epoch``,
     ``_after_epoch``, ``_before_iter`` and ``_after_iter`` (which receive ``mode``) to act
     in all three loops at once.
+
+    A hook whose configuration leaves a stage it overrides with nothing to do (a checkpoint
+    hook saving by epoch, at ``after_train_iter``) may say so with
+    :meth:`_set_idle_stages`; the runner then does not call it there at all.
     """
 
     priority = 'NORMAL'
+    #: Bumped whenever a hook changes its idle stages, so dispatch caches are rebuilt.
+    _idle_generation = 0
+    _idle_stages: frozenset[str] = frozenset()
+
+    def _set_idle_stages(self, stages: Iterable[str]) -> None:
+        """Declare the overridden stages in which this instance has nothing to do for now.
+
+        Dispatch then skips the hook there (no call at all), until the set changes.
+        """
+        idle = frozenset(stages)
+        if idle != self._idle_stages:
+            self._idle_stages = idle
+            Hook._idle_generation += 1
 
     def before_run(self, runner: Any) -> None:
         """At the start of a run."""

@@ -37,6 +37,12 @@ class ParamSchedulerHook(Hook):
 
     priority = 'LOW'
 
+    def before_train(self, runner: Any) -> None:
+        """Sit out the per-iteration stage when no scheduler steps per iteration (checked
+        once here, when the schedulers are built)."""
+        per_iter = any(not scheduler.by_epoch for scheduler in _all_schedulers(runner))
+        self._set_idle_stages(() if per_iter else ('after_train_iter',))
+
     def after_train_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None,
                          outputs: dict | None = None) -> None:
         """Step the iteration-based schedulers."""

@@ -47,7 +47,7 @@ def participates(hook: Any, stage: str) -> bool:
         return True
     if stage not in STAGES:
         return callable(getattr(hook, stage, None))
-    return stage in _overridden_stages(hook)
+    return stage in _overridden_stages(hook) and stage not in getattr(hook, '_idle_stages', ())
 
 
 def priority_of(hook: Any) -> int:
@@ -90,7 +90,7 @@ class HookTable:
 
     def __init__(self) -> None:
         self.hooks: list[Any] = _HookList()
-        self._version = -1
+        self._version: tuple[int, int] = (-1, -1)
         self._by_stage: dict[str, tuple[Any, ...]] = {}
 
     def insert(self, hook: Any) -> None:
@@ -102,7 +102,8 @@ class HookTable:
 
     def for_stage(self, stage: str) -> tuple[Any, ...]:
         """The hooks that take part in ``stage``, in call order."""
-        version = self.hooks.version  # type: ignore[attr-defined]
+        # Rebuilt when the list changes or a hook declares different idle stages.
+        version = (self.hooks.version, Hook._idle_generation)  # type: ignore[attr-defined]
         if version != self._version:
             self._version = version
             self._by_stage.clear()

@@ -171,3 +171,35 @@ def test_priority_order_and_ties(case):
     assert 'B' not in [type(h).__name__ for h in runner._hook_table.for_stage('before_run')]
     info = runner.get_hooks_info()
     assert 'before_run:' in info and '(HIGH        ) A' in info
+
+
+def test_hooks_sit_out_stages_their_configuration_leaves_idle(case):
+    from mmengine.hooks import CheckpointHook, ParamSchedulerHook
+
+    cfg = copy.deepcopy(case.epoch_based_cfg)  # saves by epoch; schedulers step by epoch
+    cfg.param_scheduler = dict(type='MultiStepLR', milestones=[1], by_epoch=True)
+    runner = case.build_runner(cfg)
+    table = runner._hook_table
+    checkpoint, scheduler = _find(runner, CheckpointHook), _find(runner, ParamSchedulerHook)
+    assert checkpoint in table.for_stage('after_train_iter')  # until training starts
+    runner.train()
+    per_iter = table.for_stage('after_train_iter')
+    assert checkpoint not in per_iter and scheduler not in per_iter
+    assert checkpoint in table.for_stage('after_train_epoch')
+    assert scheduler in table.for_stage('after_train_epoch')
+    # A change of the idle set is picked up by the dispatch cache at once.
+    checkpoint._set_idle_stages(())
+    assert checkpoint in table.for_stage('after_train_iter')
+
+
+def test_iteration_schedulers_keep_the_scheduler_hook_in_every_iteration(case):
+    from mmengine.hooks import CheckpointHook, ParamSchedulerHook
+
+    cfg = copy.deepcopy(case.iter_based_cfg)
+    cfg.param_scheduler = dict(type='LinearLR', start_factor=0.5, by_epoch=False, end=4)
+    runner = case.build_runner(cfg)
+    runner.train()
+    per_iter = runner._hook_table.for_stage('after_train_iter')
+    assert _find(runner, ParamSchedulerHook) in per_iter
+    assert _find(runner, CheckpointHook) in per_iter  # saves by iteration
+    assert _find(runner, CheckpointHook) not in runner._hook_table.for_stage('after_train_epoch')
