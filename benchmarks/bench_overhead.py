@@ -1,7 +1,7 @@
 """Per-iteration framework overhead on a degenerate step, plain loop vs ours, per hook.
 
     python benchmarks/bench_overhead.py --runs 5 [--iters 20000] [--threads 1]
-        [--profile-hooks] [--bare] [--cprofile]
+        [--profile-hooks] [--bare] [--cprofile] [--count-calls]
 
 The workload: a ``Linear(2, 2)`` model, batch size 1, Adam, ``--iters`` iterations (one
 epoch of a shuffled 2-feature dataset), cross-entropy loss. The plain loop prints the loss
@@ -17,11 +17,15 @@ which every hook stage method, ``call_hook`` dispatch, the data preprocessor, th
 forward and ``optim_wrapper.update_params`` are timed, reported in microseconds per
 iteration. ``--bare`` adds a variant of ours with every default hook removed. ``--cprofile``
 adds a cProfile run of ours and prints the functions with the most own time.
+``--count-calls`` adds one run of each variant that counts the Python function calls per
+iteration (main thread, first iteration to the end of the loop): a deterministic figure
+where the timings of this shared machine are too noisy to show small changes.
 """
 from __future__ import annotations
 
 import os
 import statistics
+import sys
 import time
 from collections import defaultdict
 from typing import Any
@@ -36,6 +40,30 @@ def _data(n: int) -> Any:
     return TensorDataset(torch.randn(n, 2, generator=g), torch.randint(0, 2, (n,), generator=g))
 
 
+class _CallCounter:
+    """Counts Python-level function calls in this thread (``BENCH_COUNT_CALLS``): a
+    deterministic proxy for the per-iteration cost, which the timings are too noisy to show
+    for small changes."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.enabled = bool(os.environ.get('BENCH_COUNT_CALLS'))
+
+    def _count(self, frame: Any, event: str, arg: Any) -> None:
+        if event == 'call':
+            self.calls += 1
+
+    def start(self) -> None:
+        if self.enabled:
+            sys.setprofile(self._count)
+
+    def stop(self) -> int | None:
+        if not self.enabled:
+            return None
+        sys.setprofile(None)
+        return self.calls
+
+
 # ---------------------------------------------------------------------------- plain
 def plain_main(args: Any) -> None:
     """Hand-written loop."""
@@ -48,10 +76,12 @@ def plain_main(args: Any) -> None:
     optimizer = torch.optim.Adam(model.parameters(), lr=0.001)
     model.train()
     first = None
+    counter = _CallCounter()
     for i, (x, y) in enumerate(loader):
         if first is None:
             first = time.time()
             start, cpu_start = time.perf_counter(), time.thread_time()
+            counter.start()
         loss = F.cross_entropy(model(x), y)
         loss.backward()
         optimizer.step()
@@ -61,8 +91,9 @@ def plain_main(args: Any) -> None:
                   f'lr: {optimizer.param_groups[0]["lr"]:.4e} loss: {loss.item():.4f}')
     torch.save({'state_dict': model.state_dict(), 'optimizer': optimizer.state_dict()},
                os.path.join(args.workdir, 'epoch_1.pth'))
+    calls = counter.stop()
     train_s, cpu_s = time.perf_counter() - start, time.thread_time() - cpu_start
-    _common.report(train_s=train_s, train_cpu_s=cpu_s, first_iter_time=first)
+    _common.report(train_s=train_s, train_cpu_s=cpu_s, first_iter_time=first, calls=calls)
 
 
 # ---------------------------------------------------------------------------- ours
@@ -104,11 +135,13 @@ def ours_main(args: Any, bare: bool = False) -> None:
     runner = _ours_runner(args, bare)
     first: list[float] = []
     clocks: list[float] = []
+    counter = _CallCounter()
 
     def pre_hook(module: Any, inputs: Any) -> None:
         first.append(time.time())
         clocks.extend((time.perf_counter(), time.thread_time()))
         handle.remove()
+        counter.start()
 
     handle = runner.model.register_forward_pre_hook(pre_hook)
     profile = _HookProfile(runner) if os.environ.get('BENCH_PROFILE_HOOKS') else None
@@ -118,8 +151,9 @@ def ours_main(args: Any, bare: bool = False) -> None:
         cProfile.runctx('runner.train()', globals(), dict(runner=runner), cprofile_path)
     else:
         runner.train()
+    calls = counter.stop()
     train_s, cpu_s = time.perf_counter() - clocks[0], time.thread_time() - clocks[1]
-    _common.report(train_s=train_s, train_cpu_s=cpu_s,
+    _common.report(train_s=train_s, train_cpu_s=cpu_s, calls=calls,
                    first_iter_time=first[0] if first else None,
                    profile=profile.summary(args.iters) if profile else None)
 
@@ -210,6 +244,8 @@ def main() -> None:
     parser.add_argument('--profile-hooks', action='store_true')
     parser.add_argument('--bare', action='store_true', help='add ours without default hooks')
     parser.add_argument('--cprofile', action='store_true')
+    parser.add_argument('--count-calls', action='store_true',
+                        help='add a run of each variant counting Python calls per iteration')
     args = parser.parse_args()
     if args.worker:
         if os.environ.get('BENCH_PROFILE_HOOKS'):
@@ -258,9 +294,24 @@ def main() -> None:
                 us_per_iter=run['result']['update_params_us'], calls=args.iters)
         _print_profile(profile, overhead_cpu)
         extra['profile'] = profile
+    if args.count_calls:
+        extra['calls_per_iter'] = _count_calls(args)
     if args.cprofile:
         _run_cprofile(args)
     table.dump(args.json, **extra)
+
+
+def _count_calls(args: Any) -> dict[str, float]:
+    """One more run of each variant counting Python function calls per iteration."""
+    per_iter = {}
+    for name in ('plain', 'ours'):
+        run = _common.run_child(__file__, name, ['--iters', str(args.iters)],
+                                _profile_env(args, BENCH_COUNT_CALLS='1'))
+        per_iter[name] = run['result']['calls'] / args.iters
+    print(f'\nPython function calls per iteration (first iteration to end of loop, main '
+          f'thread): plain {per_iter["plain"]:.1f}, ours {per_iter["ours"]:.1f} '
+          f'(+{per_iter["ours"] - per_iter["plain"]:.1f})')
+    return per_iter
 
 
 def _profile_env(args: Any, **env: str) -> dict[str, str]:

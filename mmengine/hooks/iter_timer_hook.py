@@ -49,6 +49,11 @@ class IterTimerHook(Hook):
         """Restart the clock after testing."""
         self.t = time.perf_counter()
 
+    def before_train_iter(self, runner: Any, batch_idx: int,
+                          data_batch: DATA_BATCH = None) -> None:
+        """Record the data time (called directly: it runs on every training iteration)."""
+        publish_scalar(runner.message_hub, 'train/data_time', time.perf_counter() - self.t)
+
     def _before_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None,
                      mode: str = 'train') -> None:
         publish_scalar(runner.message_hub, f'{mode}/data_time', time.perf_counter() - self.t)

@@ -126,8 +126,8 @@ class HistoryBuffer:
         kind = type(log_val)
         if kind is float or kind is int:
             tensor = False
-        elif _is_tensor(log_val):
-            tensor = True
+        elif isinstance(log_val, getattr(sys.modules.get('torch'), 'Tensor', ())):
+            tensor = True  # (no torch imported: isinstance(x, ()) is False)
         elif isinstance(log_val, np.ndarray):
             log_val, tensor = float(log_val.reshape(())), False
         elif isinstance(log_val, int | float | np.number):

@@ -70,11 +70,11 @@ class _TrainLoopMixin:
 
     def _train_step(self, batch_idx: int, data_batch: Any) -> Any:
         """Hooks around ``model.train_step``; returns the step's outputs."""
-        self.runner.call_hook('before_train_iter', batch_idx=batch_idx, data_batch=data_batch)
-        outputs = self.runner.model.train_step(data_batch,
-                                               optim_wrapper=self.runner.optim_wrapper)
-        self.runner.call_hook('after_train_iter', batch_idx=batch_idx, data_batch=data_batch,
-                              outputs=outputs)
+        runner = self.runner
+        runner.call_hook('before_train_iter', batch_idx=batch_idx, data_batch=data_batch)
+        outputs = runner.model.train_step(data_batch, optim_wrapper=runner.optim_wrapper)
+        runner.call_hook('after_train_iter', batch_idx=batch_idx, data_batch=data_batch,
+                         outputs=outputs)
         self._iter += 1
         return outputs
 

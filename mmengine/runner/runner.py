@@ -234,22 +234,26 @@ class Runner:
     @property
     def max_epochs(self) -> int:
         """Total training epochs (0 before the training loop is built)."""
-        return self._train_loop.max_epochs if _built(self._train_loop) else 0
+        loop = self._train_loop
+        return loop.max_epochs if type(loop) in _LOOP_TYPES or _built(loop) else 0
 
     @property
     def max_iters(self) -> int:
         """Total training iterations (0 before the training loop is built)."""
-        return self._train_loop.max_iters if _built(self._train_loop) else 0
+        loop = self._train_loop
+        return loop.max_iters if type(loop) in _LOOP_TYPES or _built(loop) else 0
 
     @property
     def epoch(self) -> int:
         """Completed training epochs."""
-        return self._train_loop.epoch if _built(self._train_loop) else 0
+        loop = self._train_loop
+        return loop.epoch if type(loop) in _LOOP_TYPES or _built(loop) else 0
 
     @property
     def iter(self) -> int:
         """Completed training iterations."""
-        return self._train_loop.iter if _built(self._train_loop) else 0
+        loop = self._train_loop
+        return loop.iter if type(loop) in _LOOP_TYPES or _built(loop) else 0
 
     @property
     def launcher(self) -> str:
