@@ -118,7 +118,10 @@ class OptimWrapper(BaseOptimWrapper):
             loss: The loss of this iteration.
             **kwargs: Passed to ``loss.backward``.
         """
-        self._backward_scaled(self.scale_loss(loss), **kwargs)
+        # Without accumulation the default scale_loss is the identity: skip the call.
+        if self._accumulative_counts != 1 or type(self).scale_loss is not _SCALE_LOSS:
+            loss = self.scale_loss(loss)
+        self._backward_scaled(loss, **kwargs)
         self._inner_count += 1
 
     def _backward_scaled(self, loss: torch.Tensor, **kwargs: Any) -> None:
@@ -146,7 +149,7 @@ class OptimWrapper(BaseOptimWrapper):
         Args:
             model: The model (possibly wrapped in DistributedDataParallel) run inside.
         """
-        if not self.should_sync():
+        if self._accumulative_counts != 1 and not self.should_sync():
             no_sync = getattr(model, 'no_sync', None)
             if callable(no_sync):
                 return no_sync()
@@ -224,3 +227,6 @@ class OptimWrapper(BaseOptimWrapper):
         return (f'Type: {type(self).__name__}\n'
                 f'_accumulative_counts: {self._accumulative_counts}\n'
                 f'optimizer: \n{self.optimizer!r}\n')
+
+
+_SCALE_LOSS = OptimWrapper.scale_loss

@@ -246,3 +246,18 @@ def test_step_and_zero_grad_pass_kwargs():
 def test_repr_names_type_and_counts():
     wrapper = OptimWrapper(SGD(nn.Linear(1, 1).parameters(), lr=0.1), accumulative_counts=2)
     assert 'Type: OptimWrapper' in repr(wrapper) and '_accumulative_counts: 2' in repr(wrapper)
+
+
+def test_an_overridden_scale_loss_is_called_without_accumulation_too():
+    class Doubling(OptimWrapper):
+        def scale_loss(self, loss):
+            return loss * 2
+
+    weight = nn.Parameter(torch.ones(()))
+    wrapper = Doubling(SGD([weight], lr=1.0))
+    wrapper.backward(weight * 3)
+    assert weight.grad.item() == 6.0  # the default (identity) would give 3
+    plain = OptimWrapper(SGD([nn.Parameter(torch.ones(()))], lr=1.0))
+    param = plain.optimizer.param_groups[0]['params'][0]
+    plain.backward(param * 3)
+    assert param.grad.item() == 3.0
