@@ -47,7 +47,7 @@ def _loss_term(outputs: Any) -> torch.Tensor | None:
     ``parse_losses`` feeds into it or is logged separately); otherwise every floating tensor
     of ``outputs`` is.
     """
-    if type(outputs) is not dict and not isinstance(outputs, dict):
+    if not isinstance(outputs, dict):
         return None
     loss = outputs.get('loss')
     if type(loss) is torch.Tensor and loss.dim() == 0 and loss.is_floating_point():
@@ -154,6 +154,8 @@ class FaultGuard:
         self._arm()
         try:
             yield
+            if self._stop and self._pending:  # a run may end between two logged iterations
+                self._verify(runner, None, self._pending[-1].device)
         finally:
             self.watchdog.disarm()
             if self.preemption is not None:
@@ -195,9 +197,13 @@ class FaultGuard:
             if len(pending) >= 64:  # a long log interval: fold them, still without a sync
                 pending[:] = _fold(pending)
             return
-        bad = not _all_finite(pending)  # the logged iteration syncs anyway
-        pending.clear()
-        if _any_rank(bad, term.device):
+        self._verify(runner, outputs, term.device)  # the logged iteration syncs anyway
+
+    def _verify(self, runner: Any, outputs: Any, device: Any) -> None:
+        """Check (and forget) the pending losses; raise when one was not finite."""
+        bad = not _all_finite(self._pending)
+        self._pending.clear()
+        if _any_rank(bad, device):
             where = ('at iteration' if self.check_finite else
                      'at or before iteration')
             raise FloatingPointError(

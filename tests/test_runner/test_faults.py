@@ -56,3 +56,15 @@ def test_all_finite_and_fold_agree_on_mixed_dtypes():
     folded = _fold([*finite, torch.tensor(float('-inf'))])
     assert len(folded) == 1 and torch.isnan(folded[0])
     assert _fold(finite)[0].item() == 0.0  # huge finite values do not overflow to inf
+
+
+def test_a_nan_in_the_last_iterations_is_reported_when_the_run_ends():
+    guard = _guard(interval=10)
+    runner = SimpleNamespace(iter=13, epoch=0, hooks=[])
+    with pytest.raises(FloatingPointError, match='at or before iteration 13'):
+        with guard.active(runner):
+            for iteration in range(11, 14):  # ends before the next logged iteration (20)
+                loss = float('nan') if iteration == 12 else 0.5
+                guard.boundary(runner, {'loss': torch.tensor(loss)}, False, iteration)
+    with guard.active(runner):  # nothing pending: nothing to report
+        pass
