@@ -24,7 +24,28 @@ def _import(module: str, location: str | None) -> Any:
                           f'config value: {exc}') from exc
 
 
-class LazyObject:
+class _Lazy:
+    """What lazy objects and their attributes share: reading an attribute makes a
+    :class:`LazyAttr`, and calling one is an error while the config is read."""
+
+    location: str | None
+
+    def _target(self) -> str:
+        raise NotImplementedError
+
+    def __getattr__(self, name: str) -> LazyAttr:
+        if name.startswith('__') or name in _OWN_ATTRS:
+            raise AttributeError(name)
+        return LazyAttr(name, self, self.location)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(
+            f'{self._target()} is a lazily imported object and cannot be called while the '
+            f'config is read. Use it as a value (e.g. type={self}) and build it later, or load '
+            f'the config with lazy_import=False.')
+
+
+class LazyObject(_Lazy):
     """A module, or a name imported from a module, that is imported only when built.
 
     Args:
@@ -83,23 +104,14 @@ class LazyObject:
             # ``from package import submodule`` where the package does not import it itself.
             return _import(f'{self._module}.{self._imported}', self.location)
 
-    def __getattr__(self, name: str) -> LazyAttr:
-        if name.startswith('__') or name in _OWN_ATTRS:
-            raise AttributeError(name)
-        return LazyAttr(name, self, self.location)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError(
-            f'{self} is a lazily imported object and cannot be called while the config is '
-            f'read. Use it as a value (e.g. type={self}) and build it later, or load the '
-            f'config with lazy_import=False.')
+    def _target(self) -> str:
+        return self.module if self._imported is None else f'{self.module}.{self._imported}'
 
     def __str__(self) -> str:
         return self._imported if self._imported is not None else self.module
 
     def __repr__(self) -> str:
-        target = self.module if self._imported is None else f'{self.module}.{self._imported}'
-        return f'<LazyObject {target!r}>'
+        return f'<LazyObject {self._target()!r}>'
 
     def __eq__(self, other: object) -> bool:
         return (type(other) is type(self) and self._module == other._module  # type: ignore[attr-defined]
@@ -109,7 +121,7 @@ class LazyObject:
         return hash((str(self._module), self._imported))
 
 
-class LazyAttr:
+class LazyAttr(_Lazy):
     """An attribute of a lazy object (``nn.ReLU`` where ``nn`` is lazy), built on demand.
 
     Args:
@@ -155,22 +167,14 @@ class LazyAttr:
             raise AttributeError(f'{self.module!r} has no attribute {self.name!r}{where}.'
                                  ) from exc
 
-    def __getattr__(self, name: str) -> LazyAttr:
-        if name.startswith('__') or name in _OWN_ATTRS:
-            raise AttributeError(name)
-        return LazyAttr(name, self, self.location)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError(
-            f'{self.module}.{self.name} is a lazily imported object and cannot be called while '
-            f'the config is read. Use it as a value and build it later, or load the config '
-            f'with lazy_import=False.')
+    def _target(self) -> str:
+        return f'{self.module}.{self.name}'
 
     def __str__(self) -> str:
         return self.name
 
     def __repr__(self) -> str:
-        return f'<LazyAttr {self.module + "." + self.name!r}>'
+        return f'<LazyAttr {self._target()!r}>'
 
     def __eq__(self, other: object) -> bool:
         return (type(other) is type(self) and self.name == other.name  # type: ignore[attr-defined]
