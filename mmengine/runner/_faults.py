@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from ..logging.history_buffer import _to_numbers
 from ._preemption import HangWatchdog, PreemptionHandler, parse_preemption, save_and_exit
 
 _ACTIONS = ('stop', 'skip')
@@ -76,12 +77,9 @@ def _fold(terms: list[torch.Tensor]) -> list[torch.Tensor]:
 
 
 def _all_finite(terms: list[torch.Tensor]) -> bool:
-    """Whether every 0-d tensor of ``terms`` is finite (one host transfer per device)."""
-    try:
-        values = torch.stack(terms).tolist()
-    except RuntimeError:  # different devices
-        values = [value for group in _fold(terms) for value in group.reshape(1).tolist()]
-    return all(map(math.isfinite, values))
+    """Whether every 0-d tensor of ``terms`` is finite (one host transfer per device, the
+    conversion the LogProcessor's history buffers use)."""
+    return all(map(math.isfinite, _to_numbers(terms)))
 
 
 def _any_rank(flag: bool, device: Any) -> bool:
