@@ -7,7 +7,6 @@ writes real event files through ``torch.utils.tensorboard``.
 from __future__ import annotations
 
 import json
-import math
 import os
 import os.path as osp
 from typing import Any
@@ -48,38 +47,6 @@ def _plain_dict(values: dict) -> dict:
         kind = type(value)
         out[key] = value if kind is float or kind is int else to_plain_number(value)
     return out
-
-
-# keys of a record -> their JSON prefixes ('"loss": '), or None when a key is not a str
-_KEY_PREFIXES: dict[tuple, tuple | None] = {}
-
-
-def _json_line(record: dict) -> str:
-    """``json.dumps(record)``, built directly when every value is an int or a finite float.
-
-    A training log line is a handful of numbers under the same keys every time; writing
-    them with ``repr`` (as ``json`` does) skips the encoder's per-call set-up.
-    """
-    keys = tuple(record)
-    prefixes = _KEY_PREFIXES.get(keys, False)
-    if prefixes is False:
-        if len(_KEY_PREFIXES) >= 64:  # keys that keep changing must not grow it forever
-            _KEY_PREFIXES.clear()
-        prefixes = _KEY_PREFIXES[keys] = (
-            tuple(json.dumps(key) + ': ' for key in keys)
-            if all(type(key) is str for key in keys) else None)
-    if prefixes is None:
-        return json.dumps(record)
-    parts = []
-    for prefix, value in zip(prefixes, record.values()):
-        kind = type(value)
-        if kind is float and math.isfinite(value):
-            parts.append(prefix + float.__repr__(value))
-        elif kind is int:
-            parts.append(prefix + int.__repr__(value))
-        else:  # NaN, strings, lists, ...: json's own spelling
-            return json.dumps(record)
-    return '{' + ', '.join(parts) + '}'
 
 
 @VISBACKENDS.register_module()
@@ -154,7 +121,7 @@ class LocalVisBackend(BaseVisBackend):
     def add_scalar(self, name: str, value: Any, step: int = 0, **kwargs: Any) -> None:
         """Append ``{name: value, "step": step}`` to the scalar file."""
         record = {name: to_plain_number(value), 'step': step}
-        self._append((_json_line(record) + '\n').encode('utf-8'), self._scalar_save_file)
+        self._append((json.dumps(record) + '\n').encode('utf-8'), self._scalar_save_file)
 
     @force_init_env
     def add_scalars(self, scalar_dict: dict, step: int = 0, file_path: str | None = None,
@@ -170,7 +137,7 @@ class LocalVisBackend(BaseVisBackend):
         check_scalar_dict(scalar_dict)
         record = _plain_dict(scalar_dict)
         record.setdefault('step', step)
-        line = (_json_line(record) + '\n').encode('utf-8')
+        line = (json.dumps(record) + '\n').encode('utf-8')
         if file_path is not None:
             self._append(line, self._extra_file(file_path))
         self._append(line, self._scalar_save_file)
