@@ -235,15 +235,10 @@ class IterBasedTrainLoop(BaseLoop, _TrainLoopMixin):
         val_begin: First iteration after which validation may run.
         val_interval: Validate every this many iterations (and after the last one).
         dynamic_intervals: ``[(iteration, interval), ...]`` changing ``val_interval``.
-        check_finite: Check the loss for NaN/inf every iteration (one sync each) instead
-            of only on logged iterations and epoch ends.
-        nonfinite: ``'stop'`` (raise ``FloatingPointError`` with the iteration, losses and
-            hints) or ``'skip'`` (skip the update of a non-finite loss; checks every step).
-        preemption: ``dict(signals=['SIGTERM', 'SIGUSR1'], exit_code=None)`` (``True``:
-            these defaults; ``None``: off): save ``preempt_iter_<n>.pth`` at the next
-            iteration boundary and exit. See ``docs/reliability.md``.
-        hang_timeout: Dump every thread's stack when one iteration takes longer than this
-            many seconds (None: off).
+        check_finite: As in :class:`EpochBasedTrainLoop`.
+        nonfinite: As in :class:`EpochBasedTrainLoop`.
+        preemption: As in :class:`EpochBasedTrainLoop`.
+        hang_timeout: As in :class:`EpochBasedTrainLoop`.
     """
 
     def __init__(self, runner: Runner, dataloader: DataLoader | dict, max_iters: int,
