@@ -149,7 +149,7 @@ class LoggerHook(Hook):
         runner.visualizer.close()
         if self.out_dir is None:
             return
-        for handler in getattr(runner.logger, 'handlers', ()):  # deferred lines first
+        for handler in runner.logger.handlers:  # the file gets its deferred lines first
             handler.flush()
         from mmengine.dist import is_main_process
         if not is_main_process():

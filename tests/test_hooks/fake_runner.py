@@ -19,6 +19,7 @@ class RecordingLogger:
 
     def __init__(self) -> None:
         self.messages: list[str] = []
+        self.handlers: list = []  # a logging.Logger's handlers (hooks flush them)
 
     def info(self, msg: str) -> None:
         self.messages.append(msg)
