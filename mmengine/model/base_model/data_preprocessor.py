@@ -198,10 +198,10 @@ class ImgDataPreprocessor(BaseDataPreprocessor):
 
     def _batch(self, inputs: Any, training: bool = False) -> torch.Tensor:
         """Augment (in training), normalize and pad images (on the device) into a batch."""
-        augment = training and bool(self.batch_augments)
+        augments = self.batch_augments if training and self.batch_augments else ()
         if _is_tensor_list(inputs):
             shapes = {tuple(x.shape) for x in inputs}
-            if len(shapes) > 1 and augment:
+            if len(shapes) > 1 and augments:
                 raise ValueError(f'batch_augments need equally sized images, but got sizes '
                                  f'{sorted(shapes)}; resize or crop them to one size in the '
                                  f'dataset pipeline.')
@@ -212,9 +212,8 @@ class ImgDataPreprocessor(BaseDataPreprocessor):
         if not isinstance(inputs, torch.Tensor) or inputs.dim() != 4:
             raise TypeError(f'"inputs" must be an N x C x H x W tensor or a list of C x H x W '
                             f'tensors, but got {_describe(inputs)}.')
-        if augment:
-            for batch_augment in self.batch_augments:  # type: ignore[union-attr]
-                inputs = batch_augment(inputs)
+        for batch_augment in augments:
+            inputs = batch_augment(inputs)
         inputs = self._normalize(inputs)
         height, width = inputs.shape[-2:]
         pad_h, pad_w = -height % self.pad_size_divisor, -width % self.pad_size_divisor
