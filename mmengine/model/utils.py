@@ -113,16 +113,22 @@ class _BatchNormXd(_BatchNorm):
         return
 
 
-def _revert_one(module: nn.Module) -> nn.Module:
-    reverted = _BatchNormXd(module.num_features, module.eps, module.momentum, module.affine,
-                            module.track_running_stats)
-    if module.affine:
+def _take_bn_state(source: nn.Module, target: nn.Module) -> nn.Module:
+    """Give ``target`` (a new batch-norm layer) ``source``'s parameters and statistics."""
+    if source.affine:
         with torch.no_grad():
-            reverted.weight = module.weight
-            reverted.bias = module.bias
-    reverted.running_mean = module.running_mean
-    reverted.running_var = module.running_var
-    reverted.num_batches_tracked = module.num_batches_tracked
+            target.weight = source.weight
+            target.bias = source.bias
+    target.running_mean = source.running_mean
+    target.running_var = source.running_var
+    target.num_batches_tracked = source.num_batches_tracked
+    return target
+
+
+def _revert_one(module: nn.Module) -> nn.Module:
+    reverted = _take_bn_state(module, _BatchNormXd(
+        module.num_features, module.eps, module.momentum, module.affine,
+        module.track_running_stats))
     reverted.training = module.training
     if hasattr(module, 'qconfig'):
         reverted.qconfig = module.qconfig
@@ -159,16 +165,9 @@ def _convert(module: nn.Module, types: tuple[type, ...], make) -> nn.Module:
 
 def _to_mmcv_sync_bn(module: nn.Module) -> nn.Module:
     from mmcv.ops import SyncBatchNorm as MMCVSyncBatchNorm
-    converted = MMCVSyncBatchNorm(module.num_features, module.eps, module.momentum,
-                                  module.affine, module.track_running_stats)
-    if module.affine:
-        with torch.no_grad():
-            converted.weight = module.weight
-            converted.bias = module.bias
-    converted.running_mean = module.running_mean
-    converted.running_var = module.running_var
-    converted.num_batches_tracked = module.num_batches_tracked
-    return converted
+    return _take_bn_state(module, MMCVSyncBatchNorm(
+        module.num_features, module.eps, module.momentum, module.affine,
+        module.track_running_stats))
 
 
 def convert_sync_batchnorm(module: nn.Module, implementation: str = 'torch') -> nn.Module:
