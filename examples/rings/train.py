@@ -1,6 +1,6 @@
 """Train the tutorial's rings classifier from its config file (tutorial section 1.3).
 
-    python examples/rings/train.py [--work-dir DIR] [--max-epochs N] [--train-size N] [--resume]
+    python examples/rings/train.py [--work-dir DIR] [--max-epochs N] [--train-size N] [--seed N] [--resume]
 
 No download is needed: the dataset is generated. Checkpoints and logs land in the work_dir
 (``exp/my_awesome_model`` by default, relative to the current directory).
@@ -24,6 +24,8 @@ def main() -> None:
                         help='override the training set size (default 10000)')
     parser.add_argument('--num-workers', type=int, help='override the loaders\' num_workers')
     parser.add_argument('--resume', action='store_true', help='resume from the latest checkpoint')
+    parser.add_argument('--seed', type=int,
+                        help='seed every random generator (default: a fresh seed per run)')
     args = parser.parse_args()
     config = Config.fromfile(osp.join(HERE, 'example_config.py'))
     if args.work_dir:
@@ -37,6 +39,8 @@ def main() -> None:
         config.val_dataloader.num_workers = args.num_workers
     if args.resume:
         config.resume = True
+    if args.seed is not None:
+        config.randomness = dict(seed=args.seed)
     runner = Runner.from_cfg(config)
     runner.train()
 

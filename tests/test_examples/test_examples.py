@@ -20,7 +20,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 EXAMPLES = osp.join(REPO, 'examples')
 
 JOBS = {
-    'rings_config': ('rings/train.py', ['--max-epochs', '2', '--train-size', '1280',
+    'rings_config': ('rings/train.py', ['--max-epochs', '2', '--train-size', '1280', '--seed', '0',
                                         '--num-workers', '0', '--work-dir', 'wd']),
     'rings_api': ('rings/train_api.py', ['--max-epochs', '2', '--train-size', '640',
                                          '--num-workers', '0', '--work-dir', 'wd']),
@@ -67,7 +67,7 @@ def test_rings_config(ran):
     cwd, out = ran('rings_config')
     assert 'Epoch(train) [1][10/20]' in out and 'Saving checkpoint at 2 epochs' in out
     accuracy = float(re.search(r'Epoch\(val\) \[2\]\[1/1\]\s+accuracy: ([\d.]+)', out)[1])
-    assert accuracy > 60  # better than chance after 40 iterations
+    assert accuracy > 70  # far better than chance after 40 iterations (seeded: 77.9)
     assert osp.isfile(osp.join(cwd, 'wd', 'epoch_2.pth'))
     assert glob.glob(osp.join(cwd, 'wd', '*', 'vis_data', 'scalars.json'))
 
