@@ -58,8 +58,13 @@ def _collate(data_batch: Sequence, leaf: Callable[[Sequence], Any]) -> Any:
         return {key: _collate([item[key] for item in data_batch], leaf) for key in first}
     if kind is tuple or kind is list:  # both become a list of collated fields
         size = len(first)
-        if all(len(item) == size for item in data_batch):
-            return [_collate(list(field), leaf) for field in zip(*data_batch)]
+        for item in data_batch:
+            if len(item) != size:
+                break
+        else:
+            # A field of tensors (the usual (inputs, labels) sample) goes to the leaf at once.
+            return [leaf(list(field)) if type(field[0]) is torch.Tensor
+                    else _collate(list(field), leaf) for field in zip(*data_batch)]
     if isinstance(first, (str, bytes, BaseDataElement)):
         return list(data_batch)
     if isinstance(first, tuple) and hasattr(first, '_fields'):  # a namedtuple

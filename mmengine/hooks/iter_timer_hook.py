@@ -52,26 +52,49 @@ class IterTimerHook(Hook):
     def before_train_iter(self, runner: Any, batch_idx: int,
                           data_batch: DATA_BATCH = None) -> None:
         """Record the data time (called directly: it runs on every training iteration)."""
-        publish_scalar(runner.message_hub, 'train/data_time', time.perf_counter() - self.t)
+        data_time = time.perf_counter() - self.t
+        hub = runner.message_hub
+        buffer = hub._log_scalars.get('train/data_time')  # see publish_scalar
+        if buffer is None:
+            publish_scalar(hub, 'train/data_time', data_time)
+        else:
+            buffer.update(data_time)
 
     def _before_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None,
                      mode: str = 'train') -> None:
         publish_scalar(runner.message_hub, f'{mode}/data_time', time.perf_counter() - self.t)
 
+    def after_train_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None,
+                         outputs: Any = None) -> None:
+        """Record the iteration time and the ETA (called directly: it runs on every training
+        iteration)."""
+        now = time.perf_counter()
+        iter_time = now - self.t
+        self.t = now
+        hub = runner.message_hub
+        buffer = hub._log_scalars.get('train/time')  # see publish_scalar
+        if buffer is None:
+            publish_scalar(hub, 'train/time', iter_time)
+        else:
+            buffer.update(iter_time)
+        self.time_sec_tot += iter_time
+        current = runner.iter
+        eta = self.time_sec_tot / (current - self.start_iter + 1) * (self._max_iters - current - 1)
+        if hub._resumed_keys.get('eta') is True:  # registered: set it as update_info would
+            hub._runtime_info['eta'] = eta
+        else:
+            hub.update_info('eta', eta)
+
     def _after_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None,
                     outputs: Any = None, mode: str = 'train') -> None:
+        if mode == 'train':
+            self.after_train_iter(runner, batch_idx, data_batch, outputs)
+            return
         now = time.perf_counter()
         iter_time = now - self.t
         self.t = now
         hub = runner.message_hub
         publish_scalar(hub, f'{mode}/time', iter_time)
-        if mode == 'train':
-            self.time_sec_tot += iter_time
-            current = runner.iter
-            done = current - self.start_iter + 1
-            left = self._max_iters - current - 1
-            hub.update_info('eta', self.time_sec_tot / done * left)
-        else:
-            self._eval_sec_tot += iter_time
-            left = len(getattr(runner, f'{mode}_dataloader')) - batch_idx - 1
-            hub.update_info('eta', self._eval_sec_tot / (batch_idx + 1) * left)
+        self._eval_sec_tot += iter_time
+        left = len(getattr(runner, f'{mode}_dataloader')) - batch_idx - 1
+        hub.update_info('eta', self._eval_sec_tot / (batch_idx + 1) * left)

@@ -92,12 +92,15 @@ class LoggerHook(Hook):
         # every_n_* helpers would read runner properties and the loader length each time).
         count = runner.iter + 1
         by_epoch = runner.log_processor.by_epoch
-        last_of_epoch = by_epoch and batch_idx + 1 == self._train_epoch_length(runner)
+        length = self._epoch_length
+        if length is None and by_epoch:
+            length = self._train_epoch_length(runner)
+        last_of_epoch = by_epoch and batch_idx + 1 == length
         if count % self.interval_exp_name == 0 or last_of_epoch:
             runner.logger.info(f'Exp name: {runner.experiment_name}')
         if by_epoch:
             due = (batch_idx + 1) % self.interval == 0 or last_of_epoch and (
-                not self.ignore_last or self._train_epoch_length(runner) <= self.interval)
+                not self.ignore_last or length <= self.interval)
         else:
             due = count % self.interval == 0 or (
                 not self.ignore_last and count == runner.max_iters)

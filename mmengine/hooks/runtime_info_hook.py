@@ -25,9 +25,11 @@ def publish_scalar(hub: Any, key: str, value: Any) -> None:
     """``hub.update_scalar(key, value)`` for values the engine itself produces.
 
     Once ``key`` exists (so it was checked and registered by ``update_scalar``), the value is
-    appended to its buffer directly, skipping the per-call checks of the MessageHub.
+    appended to its buffer directly, skipping the per-call checks of the MessageHub. The
+    per-iteration callers inline that lookup (``hub._log_scalars.get(key)``, the hub's own
+    dict, read without the property) and call this only for a key's first value.
     """
-    buffer = hub.log_scalars.get(key)
+    buffer = hub._log_scalars.get(key)
     if buffer is None:
         hub.update_scalar(key, value)
     else:
@@ -85,9 +87,18 @@ class RuntimeInfoHook(Hook):
                           data_batch: DATA_BATCH = None) -> None:
         """Publish the iteration and the current learning rates (first group of each)."""
         hub = runner.message_hub
-        hub.update_info('iter', runner.iter)
+        if hub._resumed_keys.get('iter') is True:  # registered: set it as update_info would
+            hub._runtime_info['iter'] = runner.iter
+        else:
+            hub.update_info('iter', runner.iter)
+        scalars = hub._log_scalars
         for name, values in runner.optim_wrapper.get_lr().items():
-            publish_scalar(hub, f'train/{name}', values[0])
+            key = f'train/{name}'
+            buffer = scalars.get(key)
+            if buffer is None:
+                publish_scalar(hub, key, values[0])
+            else:
+                buffer.update(values[0])
 
     def after_train_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None,
                          outputs: dict | None = None) -> None:
@@ -95,9 +106,18 @@ class RuntimeInfoHook(Hook):
         if outputs is None:
             return
         hub = runner.message_hub
+        scalars, resumed = hub._log_scalars, hub._resumed_keys
         for name, value in outputs.items():
-            # Checked every time (update_scalar): the values come from the model.
-            hub.update_scalar(f'train/{name}', value)
+            # The values come from the model, so each is checked: a one-element tensor for
+            # an existing (resumed) key, the usual loss, is what update_scalar would accept
+            # without further ado; anything else goes through it.
+            key = f'train/{name}'
+            buffer = scalars.get(key)
+            if (buffer is not None and type(value) is torch.Tensor and value.numel() == 1
+                    and resumed.get(key) is True):
+                buffer.update(value)
+            else:
+                hub.update_scalar(key, value)
 
     def before_val(self, runner: Any) -> None:
         """Enter the val stage."""

@@ -50,8 +50,14 @@ def _stack_to_floats(tensors: list) -> list:
     """
     import torch
     first = tensors[0]
-    if first.device.type == 'cpu' and all(t.numel() == 1 for t in tensors):
-        return [t.item() for t in tensors]
+    if first.device.type == 'cpu':
+        numbers = []
+        for tensor in tensors:  # (a loop, not a generator: this runs on every log line)
+            if tensor.numel() != 1:
+                break
+            numbers.append(tensor.item())
+        else:
+            return numbers
     shape, dtype = first.shape, first.dtype
     uniform = (first.numel() == 1 and not dtype.is_complex
                and all(t.shape == shape and t.dtype == dtype for t in tensors))
@@ -151,14 +157,19 @@ class HistoryBuffer:
         if torch is None:  # no tensor can have been stored
             self._pending = 0
             return
+        tensor_type = torch.Tensor
         for history in (self._log_history, self._count_history):
             tail = list(islice(reversed(history), pending))
-            if any(isinstance(v, torch.Tensor) for v in tail):
-                tail.reverse()
-                numbers = _to_numbers(tail)
-                for _ in range(pending):
-                    history.pop()
-                history.extend(numbers)
+            for value in tail:  # (a loop, not a generator: this runs on every log line)
+                if isinstance(value, tensor_type):
+                    break
+            else:
+                continue  # no tensor among them: nothing to convert
+            tail.reverse()
+            numbers = _to_numbers(tail)
+            for _ in range(pending):
+                history.pop()
+            history.extend(numbers)
         self._pending = 0
 
     def _tail(self, window_size: int | None) -> tuple[list, list]:

@@ -7,6 +7,31 @@ import torch.nn as nn
 
 from .utils import detect_anomalous_params
 
+# Model classes whose ``data_preprocessor`` is an ordinary submodule (no class attribute or
+# property of that name): see ``preprocessor_of``.
+_PLAIN_ATTRIBUTE: dict[type, bool] = {}
+
+
+def preprocessor_of(model: nn.Module) -> Any:
+    """``model.data_preprocessor``, taken from the model's submodules when that is the same.
+
+    ``nn.Module`` finds a submodule attribute in ``__getattr__``, after the ordinary lookup
+    has failed; on Python 3.11 that failure builds and discards an AttributeError each time,
+    which costs more than a whole CPU preprocessing step. A class that defines the name
+    itself (a property, say) is read the ordinary way.
+    """
+    kind = type(model)
+    plain = _PLAIN_ATTRIBUTE.get(kind)
+    if plain is None:
+        plain = _PLAIN_ATTRIBUTE[kind] = not any('data_preprocessor' in vars(base)
+                                                 for base in kind.__mro__)
+    if plain:
+        preprocessor = model._modules.get('data_preprocessor')
+        if preprocessor is not None:
+            return preprocessor
+    return model.data_preprocessor
+
+
 _EXPECTED = {
     'loss': 'a dict mapping loss names to tensors (or lists of tensors)',
     'predict': 'the predictions (e.g. a list of data samples or a tuple)',
@@ -47,7 +72,7 @@ def train_step_through(model: nn.Module, forward_model: nn.Module, data: Any,
     backward pass and the step run after it, outside autocast as torch recommends.
     """
     with optim_wrapper.optim_context(forward_model):
-        data = model.data_preprocessor(data, True)
+        data = preprocessor_of(model)(data, True)
         losses = run_forward(forward_model, data, mode='loss')
     parsed_losses, log_vars = model.parse_losses(losses)
     if check_graph:

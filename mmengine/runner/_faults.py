@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from ..dist import all_reduce, is_distributed
 from ..logging.history_buffer import _to_numbers
 from ._preemption import HangWatchdog, PreemptionHandler, parse_preemption, save_and_exit
 
@@ -84,7 +85,6 @@ def _all_finite(terms: list[torch.Tensor]) -> bool:
 
 def _any_rank(flag: bool, device: Any) -> bool:
     """Whether ``flag`` holds on any rank (identity in one process)."""
-    from ..dist import all_reduce, is_distributed
     if not is_distributed():
         return flag
     tensor = torch.tensor([int(flag)], device=device)
@@ -186,9 +186,13 @@ class FaultGuard:
 
     # ------------------------------------------------------------------ non-finite loss
     def _check(self, runner: Any, outputs: Any, end_of_epoch: bool, iteration: int) -> None:
-        term = _loss_term(outputs)
-        if term is None:
-            return
+        # parse_losses' detached 0-d total is taken as it is; _loss_term handles the rest.
+        term = outputs.get('loss') if isinstance(outputs, dict) else None
+        if not (type(term) is torch.Tensor and not term.requires_grad and term.dim() == 0
+                and term.is_floating_point()):
+            term = _loss_term(outputs)
+            if term is None:
+                return
         pending = self._pending
         pending.append(term)
         if not (self.check_finite or end_of_epoch or iteration % self._interval == 0):

@@ -115,9 +115,15 @@ class HookTable:
 
     def call(self, runner: Any, stage: str, kwargs: dict[str, Any]) -> None:
         """Call ``stage`` on every participating hook; name the hook in a TypeError."""
+        # Runs twice per training iteration: the cache hit of for_stage is inlined.
+        hooks = None
+        if self._version == (self.hooks.version, Hook._idle_generation):  # type: ignore[attr-defined]
+            hooks = self._by_stage.get(stage)
+        if hooks is None:
+            hooks = self.for_stage(stage)
         # The method is looked up on each call (not cached) so that a method patched onto a
         # hook instance later, e.g. by a profiler, is still the one called.
-        for hook in self.for_stage(stage):
+        for hook in hooks:
             try:
                 getattr(hook, stage)(runner, **kwargs)
             except TypeError as exc:

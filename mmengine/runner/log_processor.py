@@ -70,6 +70,8 @@ class LogProcessor:
         self._check_custom_cfg()
         # (mode, mean_pattern, MessageHub keys) -> per-key decisions; see ``_scalar_plan``.
         self._plans: dict[tuple, tuple] = {}
+        # (runner, epoch, length of the training dataloader in that epoch)
+        self._train_length: tuple = (None, -1, 0)
         self._cuda: bool | None = None  # torch.cuda.is_available(), asked on the first line
 
     def _check_custom_cfg(self) -> None:
@@ -195,12 +197,18 @@ class LogProcessor:
     def _iter_header(self, runner: Any, batch_idx: int, mode: str) -> str:
         if mode == 'train' and not self.by_epoch:
             return f'Iter(train) [{runner.iter + 1}/{runner.max_iters}]  '
+        if mode == 'train':
+            # Measured once per epoch: len() of a dataloader goes through its sampler.
+            epoch = runner.epoch
+            cached_runner, cached_epoch, length = self._train_length
+            if cached_runner is not runner or cached_epoch != epoch:
+                length = len(runner.train_dataloader)
+                self._train_length = (runner, epoch, length)
+            return f'Epoch(train) [{epoch + 1}][{batch_idx + 1}/{length}]  '
         length = len(getattr(runner, f'{mode}_dataloader'))
         progress = f'[{batch_idx + 1}/{length}]'
         if not self.by_epoch:
             return f'Iter({mode}) {progress}  '
-        if mode == 'train':
-            return f'Epoch(train) [{runner.epoch + 1}]{progress}  '
         if mode == 'val':
             return f'Epoch(val) [{self._eval_epoch(runner)}]{progress}  '
         return f'Epoch(test) {progress}  '

@@ -70,7 +70,7 @@ class _TrainLoopMixin:
 
     def _train_step(self, batch_idx: int, data_batch: Any) -> Any:
         """Hooks around ``model.train_step``; returns the step's outputs."""
-        runner = self.runner
+        runner = self._runner  # (the attribute: this runs every iteration)
         runner.call_hook('before_train_iter', batch_idx=batch_idx, data_batch=data_batch)
         outputs = runner.model.train_step(data_batch, optim_wrapper=runner.optim_wrapper)
         runner.call_hook('after_train_iter', batch_idx=batch_idx, data_batch=data_batch,
@@ -179,7 +179,7 @@ class EpochBasedTrainLoop(BaseLoop, _TrainLoopMixin):
     def run_iter(self, idx: int, data_batch: Any) -> None:
         """Run one training iteration."""
         outputs = self._train_step(idx, data_batch)
-        self.faults.boundary(self.runner, outputs, idx + 1 == self._epoch_length, self._iter)
+        self.faults.boundary(self._runner, outputs, idx + 1 == self._epoch_length, self._iter)
 
 
 class _InfiniteDataloaderIterator:
@@ -274,7 +274,9 @@ class IterBasedTrainLoop(BaseLoop, _TrainLoopMixin):
         self.runner.call_hook('before_train_epoch')
         with self.faults.active(self.runner):
             while self._iter < self._max_iters and not self.stop_training:
-                self.runner.model.train()
+                model = self._runner.model
+                if not model.training:  # after a validation (train() walks every module)
+                    model.train()
                 data_batch = next(self.dataloader_iterator)
                 self.run_iter(data_batch)
                 self._decide_current_val_interval(self._iter - 1)
@@ -287,7 +289,7 @@ class IterBasedTrainLoop(BaseLoop, _TrainLoopMixin):
     def run_iter(self, data_batch: Any) -> None:
         """Run one training iteration."""
         outputs = self._train_step(self._iter, data_batch)
-        self.faults.boundary(self.runner, outputs, False, self._iter)
+        self.faults.boundary(self._runner, outputs, False, self._iter)
 
 
 class _EvalLoop(BaseLoop):

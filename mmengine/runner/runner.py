@@ -38,12 +38,16 @@ from ._validate import validate_config
 from .base_loop import BaseLoop
 from .checkpoint import CorruptCheckpointError, checkpoint_candidates, verify_checkpoint
 from .log_processor import LogProcessor
+from .loops import _TrainLoopMixin
 from .priority import Priority
 from .utils import set_random_seed
 
 ConfigType = dict | ConfigDict | Config
 
 _LOOP_TYPES: set[type] = set()
+# Those of them whose ``iter`` is the training loops' own counter property (not redefined by
+# a subclass): ``runner.iter``, read by several hooks per iteration, reads the counter.
+_COUNTER_LOOPS: set[type] = set()
 
 
 def _built(loop: Any) -> bool:
@@ -57,6 +61,8 @@ def _built(loop: Any) -> bool:
         return True
     if isinstance(loop, BaseLoop):
         _LOOP_TYPES.add(kind)
+        if getattr(kind, 'iter', None) is _TrainLoopMixin.iter:
+            _COUNTER_LOOPS.add(kind)
         return True
     return False
 
@@ -253,6 +259,8 @@ class Runner:
     def iter(self) -> int:
         """Completed training iterations."""
         loop = self._train_loop
+        if type(loop) in _COUNTER_LOOPS:
+            return loop._iter
         return loop.iter if type(loop) in _LOOP_TYPES or _built(loop) else 0
 
     @property

@@ -63,6 +63,21 @@ def test_runtime_info_hook_keeps_tensors(tmp_path):
     assert hub.get_info('val/per_class') == [1, 2]
 
 
+def test_runtime_info_hook_checks_every_model_output(tmp_path):
+    runner = FakeRunner(tmp_path, max_epochs=1, train_len=2)
+    hook = RuntimeInfoHook()
+    _train(runner, [hook], 1, [torch.tensor(1.0), torch.tensor(3.0)])
+    hub = runner.message_hub
+    with pytest.raises(ValueError, match="'train/loss' must hold exactly one element"):
+        hook.after_train_iter(runner, 0, None, {'loss': torch.ones(2)})
+    with pytest.raises(TypeError, match="'train/loss' must be a number"):
+        hook.after_train_iter(runner, 0, None, {'loss': 'nan'})
+    hub.update_scalar('train/acc', 0.5, resumed=False)
+    with pytest.raises(ValueError, match='registered with resumed=False'):
+        hook.after_train_iter(runner, 0, None, {'acc': torch.tensor(0.7)})
+    assert hub.get_scalar('train/loss').mean() == pytest.approx(2.0)  # nothing stored
+
+
 def test_iter_timer_records_times_and_eta(tmp_path):
     runner = FakeRunner(tmp_path, max_epochs=2, train_len=4)
     _train(runner, [IterTimerHook()], 1, [torch.tensor(0.)] * 4)

@@ -183,3 +183,31 @@ def test_mm_resnet50_from_tutorial():
     assert list(log_vars) == ['loss']
     x, labels = model.val_step(batch)
     assert x.shape == (2, 10) and torch.equal(labels, batch[1])
+
+
+def test_a_data_preprocessor_property_of_the_class_is_what_the_steps_use():
+    from mmengine.model import BaseDataPreprocessor
+
+    class Tagging(BaseDataPreprocessor):
+        def forward(self, data, training=False):
+            return {'inputs': data['inputs'] + 100}
+
+    class WithProperty(BaseModel):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(1, 1)
+            self.tagging = Tagging()
+
+        @property
+        def data_preprocessor(self):  # chooses another submodule than the registered one
+            return self.tagging
+
+        @data_preprocessor.setter
+        def data_preprocessor(self, value):
+            pass
+
+        def forward(self, inputs, mode='tensor'):
+            return inputs
+
+    model = WithProperty()
+    assert model.val_step({'inputs': torch.zeros(1)}).item() == 100

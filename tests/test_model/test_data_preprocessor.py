@@ -154,3 +154,19 @@ def test_mixup_preprocessor_example():
     mixed, soft = pre((img, label), training=True)
     assert mixed.shape == img.shape and soft.shape == (4, 3)
     assert torch.allclose(soft.sum(1), torch.ones(4))
+
+
+def test_cast_data_keeps_tensors_already_on_the_device_and_calls_overrides_for_each_item():
+    pre = BaseDataPreprocessor()
+    x, y = torch.ones(2), torch.tensor([1])
+    out = pre([x, {'y': y}])
+    assert out[0] is x and out[1]['y'] is y  # nothing to move on the CPU: the same tensors
+
+    class Doubling(BaseDataPreprocessor):
+        def cast_data(self, data):
+            if isinstance(data, torch.Tensor):
+                return data * 2
+            return super().cast_data(data)
+
+    out = Doubling()((x, [y]))
+    assert torch.equal(out[0], x * 2) and torch.equal(out[1][0], y * 2)

@@ -173,3 +173,14 @@ def test_custom_cfg_is_not_modified_by_logging(tmp_path):
         tag, _ = processor.get_log_after_iter(runner, batch_idx, 'train')
     assert tag['loss_epoch'] == 3.0 and tag['loss_global_max'] == 5.0
     assert processor.custom_cfg == custom_cfg and custom_cfg[0]['window_size'] == 'epoch'
+
+
+def test_train_header_measures_the_dataloader_once_per_epoch(tmp_path):
+    runner = FakeRunner(tmp_path, max_epochs=3, train_len=20)
+    _fill_train(runner.message_hub)
+    processor = LogProcessor()
+    assert processor.get_log_after_iter(runner, 9, 'train')[1].startswith('Epoch(train) [1][10/20]')
+    runner.train_dataloader = list(range(30))  # e.g. a dataset that grows between epochs
+    assert processor.get_log_after_iter(runner, 19, 'train')[1].startswith('Epoch(train) [1][20/20]')
+    runner.epoch = 1
+    assert processor.get_log_after_iter(runner, 9, 'train')[1].startswith('Epoch(train) [2][10/30]')

@@ -203,3 +203,37 @@ def test_iteration_schedulers_keep_the_scheduler_hook_in_every_iteration(case):
     assert _find(runner, ParamSchedulerHook) in per_iter
     assert _find(runner, CheckpointHook) in per_iter  # saves by iteration
     assert _find(runner, CheckpointHook) not in runner._hook_table.for_stage('after_train_epoch')
+
+
+def test_iter_based_training_iterations_run_in_train_mode_after_validation(case):
+    class ModeRecorder(Hook):
+        def __init__(self):
+            self.modes = []
+
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            self.modes.append(runner.model.training)
+
+    cfg = case.iter_based_cfg
+    cfg.train_cfg = dict(by_epoch=False, max_iters=6, val_interval=2)
+    cfg.default_hooks = dict(checkpoint=None)
+    runner = case.build_runner(cfg)
+    recorder = ModeRecorder()
+    runner.register_hook(recorder)
+    runner.train()
+    assert recorder.modes == [True] * 6  # validation (eval mode) ran after iterations 2 and 4
+
+
+def test_runner_iter_reads_a_loop_subclass_own_iter(case):
+    from mmengine.runner import EpochBasedTrainLoop
+
+    class Offset(EpochBasedTrainLoop):
+        @property
+        def iter(self):
+            return self._iter + 1000
+
+    cfg = case.epoch_based_cfg
+    cfg.train_cfg = dict(type=Offset, max_epochs=1)
+    cfg.default_hooks = dict(checkpoint=None)
+    runner = case.build_runner(cfg)
+    runner.train()
+    assert runner.iter == 1004 and runner.train_loop.iter == 1004

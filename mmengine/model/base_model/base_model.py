@@ -10,7 +10,7 @@ import torch.nn as nn
 
 from mmengine.registry import MODELS
 
-from .._steps import run_forward, train_step_through
+from .._steps import preprocessor_of, run_forward, train_step_through
 from ..base_module import BaseModule
 from .data_preprocessor import BaseDataPreprocessor, accelerator_device
 
@@ -68,12 +68,12 @@ class BaseModel(BaseModule):
 
     def val_step(self, data: dict | tuple | list) -> Any:
         """Preprocess (``training=False``) and return ``forward(mode='predict')``."""
-        data = self.data_preprocessor(data, False)
+        data = preprocessor_of(self)(data, False)
         return run_forward(self, data, mode='predict')
 
     def test_step(self, data: dict | tuple | list) -> Any:
         """Same as :meth:`val_step`."""
-        data = self.data_preprocessor(data, False)
+        data = preprocessor_of(self)(data, False)
         return run_forward(self, data, mode='predict')
 
     def parse_losses(self, losses: dict[str, Any]) -> tuple[torch.Tensor, OrderedDict]:

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
+from operator import itemgetter
 from typing import Any
 
 from torch.optim import Optimizer
+
+_LR = itemgetter('lr')
 
 
 class BaseOptimWrapper(metaclass=ABCMeta):
@@ -73,7 +76,8 @@ class BaseOptimWrapper(metaclass=ABCMeta):
         result: dict[str, list[float]] = {}
         if self.base_param_settings is not None:
             result['base_lr'] = [self.base_param_settings['lr']]
-        result['lr'] = [group['lr'] for group in self.param_groups]
+        # Read before every training iteration: map/itemgetter run without a Python frame.
+        result['lr'] = list(map(_LR, self.optimizer.param_groups))
         return result
 
     def get_momentum(self) -> dict[str, list[float]]:
