@@ -105,8 +105,11 @@ def variants(args: argparse.Namespace, lightning_ok: bool = True) -> list[str]:
 
 
 def run_child(script: str, worker: str, extra: Sequence[str] = (),
-              env: dict[str, str | None] | None = None, timeout: float = 3600) -> dict[str, Any]:
+              env: dict[str, str | None] | None = None, timeout: float = 3600,
+              prefix: Sequence[str] = ()) -> dict[str, Any]:
     """Run ``python script --worker worker`` in a fresh process and measure it.
+
+    ``prefix`` goes before the interpreter on the command line (e.g. a valgrind command).
 
     Returns:
         ``wall_s`` (spawn to exit), ``peak_rss_mib`` (the child's own ``ru_maxrss``),
@@ -122,7 +125,7 @@ def run_child(script: str, worker: str, extra: Sequence[str] = (),
             child_env[key] = value
     child_env.setdefault('PYTHONUNBUFFERED', '1')
     out_path = os.path.join(workdir, 'stdout.txt')
-    argv = [sys.executable, script, '--worker', worker, '--workdir', workdir, *extra]
+    argv = [*prefix, sys.executable, script, '--worker', worker, '--workdir', workdir, *extra]
     try:
         with open(out_path, 'w') as out:
             spawn_time = time.time()

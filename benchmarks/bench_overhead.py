@@ -20,12 +20,25 @@ adds a cProfile run of ours and prints the functions with the most own time.
 ``--count-calls`` adds one run of each variant that counts the Python function calls per
 iteration (main thread, first iteration to the end of the loop): a deterministic figure
 where the timings of this shared machine are too noisy to show small changes.
+
+``--instructions`` replaces the timed runs by one run of each variant under valgrind's
+callgrind, which counts the machine instructions the process executes during iterations
+``[50, 50 + N)`` (``--window N``, default 500; log lines included, one every 10
+iterations). The count does not depend on the machine's load or clock, so it shows changes
+of a few percent that the timings cannot; it does not include cache misses, so it
+understates what a cold instruction cache costs. Needs valgrind, its ``callgrind.h`` header
+and a C compiler (to build the two-function library that switches the counting on and off);
+each run takes about a minute.
 """
 from __future__ import annotations
 
+import ctypes
 import os
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from typing import Any
@@ -37,7 +50,55 @@ def _data(n: int) -> Any:
     import torch
     from torch.utils.data import TensorDataset
     g = torch.Generator().manual_seed(0)
-    return TensorDataset(torch.randn(n, 2, generator=g), torch.randint(0, 2, (n,), generator=g))
+    tensors = (torch.randn(n, 2, generator=g), torch.randint(0, 2, (n,), generator=g))
+    window = _InstructionWindow.from_env()
+    if window is None:
+        return TensorDataset(*tensors)
+
+    class Ticking(TensorDataset):
+        """Marks the start of each iteration (batch size 1: one sample per iteration) in
+        both variants alike."""
+
+        def __getitem__(self, index: int) -> Any:
+            window.tick()
+            return super().__getitem__(index)
+
+    return Ticking(*tensors)
+
+
+_CG_SOURCE = r"""
+#include <valgrind/callgrind.h>
+void cg_start(void) { CALLGRIND_ZERO_STATS; CALLGRIND_START_INSTRUMENTATION; }
+void cg_stop(void) { CALLGRIND_STOP_INSTRUMENTATION; CALLGRIND_DUMP_STATS_AT("window"); }
+"""
+
+
+class _InstructionWindow:
+    """Callgrind counts only iterations ``[start, stop)`` of a worker (``--instructions``).
+
+    The driver sets ``BENCH_INSTRUCTIONS=start,count`` and ``BENCH_CG_LIB`` (the compiled
+    ``_CG_SOURCE``); the worker's dataset calls :meth:`tick` once per iteration.
+    """
+
+    def __init__(self, start: int, count: int, library: str) -> None:
+        self.start, self.stop = start, start + count
+        self.library = ctypes.CDLL(library)
+        self.seen = 0
+
+    @classmethod
+    def from_env(cls) -> _InstructionWindow | None:
+        spec = os.environ.get('BENCH_INSTRUCTIONS')
+        if not spec:
+            return None
+        start, count = (int(part) for part in spec.split(','))
+        return cls(start, count, os.environ['BENCH_CG_LIB'])
+
+    def tick(self) -> None:
+        if self.seen == self.start:
+            self.library.cg_start()
+        elif self.seen == self.stop:
+            self.library.cg_stop()
+        self.seen += 1
 
 
 class _CallCounter:
@@ -246,6 +307,10 @@ def main() -> None:
     parser.add_argument('--cprofile', action='store_true')
     parser.add_argument('--count-calls', action='store_true',
                         help='add a run of each variant counting Python calls per iteration')
+    parser.add_argument('--instructions', action='store_true',
+                        help='instead of timing, count instructions per iteration (valgrind)')
+    parser.add_argument('--window', type=int, default=500,
+                        help='iterations counted by --instructions (after 50 uncounted)')
     args = parser.parse_args()
     if args.worker:
         if os.environ.get('BENCH_PROFILE_HOOKS'):
@@ -259,6 +324,13 @@ def main() -> None:
     names = _common.variants(args, lightning_ok=False)
     if args.bare:
         names.append('ours_bare')
+    if args.instructions:
+        figures = _count_instructions(args, names)
+        if args.json:
+            import json
+            with open(args.json, 'w') as file:
+                json.dump(dict(machine=info, instructions_per_iter=figures), file, indent=2)
+        return
     runs = _common.alternate(__file__, names, args, ['--iters', str(args.iters)])
     per_iter = {k: [r['result']['train_s'] / args.iters * 1e6 for r in v]
                 for k, v in runs.items()}
@@ -312,6 +384,63 @@ def _count_calls(args: Any) -> dict[str, float]:
           f'thread): plain {per_iter["plain"]:.1f}, ours {per_iter["ours"]:.1f} '
           f'(+{per_iter["ours"] - per_iter["plain"]:.1f})')
     return per_iter
+
+
+def _count_instructions(args: Any, names: list[str]) -> dict[str, float]:
+    """One run of each variant under callgrind; instructions per counted iteration."""
+    valgrind, compiler = shutil.which('valgrind'), shutil.which('cc') or shutil.which('gcc')
+    if valgrind is None or compiler is None:
+        sys.exit('--instructions needs valgrind and a C compiler on PATH (found valgrind: '
+                 f'{valgrind}, cc: {compiler}); install them, e.g. `apt install valgrind gcc`.')
+    out_dir = tempfile.mkdtemp(prefix='bench_instructions_')
+    source, library = os.path.join(out_dir, 'cg.c'), os.path.join(out_dir, 'libcg.so')
+    with open(source, 'w') as file:
+        file.write(_CG_SOURCE)
+    built = subprocess.run([compiler, '-O2', '-shared', '-fPIC', '-o', library, source],
+                           capture_output=True, text=True)
+    if built.returncode != 0:
+        sys.exit(f'--instructions could not build its valgrind helper ({compiler}):\n'
+                 f'{built.stderr}\nIs valgrind/callgrind.h installed (package valgrind or '
+                 'valgrind-devel)?')
+    start, count = 50, args.window
+    iters = start + count + 10
+    per_iter: dict[str, float] = {}
+    print(f'\n== machine instructions per iteration (callgrind; iterations [{start}, '
+          f'{start + count}), {count // 10} log lines) ==', flush=True)
+    for name in names:
+        if name == 'lightning':
+            continue
+        env = _profile_env(args, BENCH_INSTRUCTIONS=f'{start},{count}', BENCH_CG_LIB=library,
+                           PYTHONHASHSEED='0')
+        prefix = [valgrind, '--tool=callgrind', '--instr-atstart=no',
+                  f'--callgrind-out-file={os.path.join(out_dir, f"cg.{name}.%p")}']
+        _common.run_child(__file__, name, ['--iters', str(iters)], env, prefix=prefix)
+        dumps = [os.path.join(out_dir, f) for f in os.listdir(out_dir)
+                 if f.startswith(f'cg.{name}.')]
+        totals = [_callgrind_total(path) for path in dumps if _is_window_dump(path)]
+        if len(totals) != 1:
+            sys.exit(f'expected one callgrind dump of the window for {name}, found '
+                     f'{len(totals)} in {out_dir}')
+        per_iter[name] = totals[0] / count
+        extra = (f'  (+{per_iter[name] - per_iter["plain"]:,.0f}, '
+                 f'{per_iter[name] / per_iter["plain"]:.3f}x)' if name != 'plain' else '')
+        print(f'{name:10} {per_iter[name]:12,.0f}{extra}', flush=True)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    return per_iter
+
+
+def _is_window_dump(path: str) -> bool:
+    with open(path) as file:
+        return any(line.startswith('desc: Trigger:') and 'window' in line
+                   for line in file.read(4096).splitlines())
+
+
+def _callgrind_total(path: str) -> int:
+    with open(path) as file:
+        for line in file:
+            if line.startswith('totals:'):
+                return int(line.split()[1])
+    raise ValueError(f'no totals line in {path}')
 
 
 def _profile_env(args: Any, **env: str) -> dict[str, str]:
