@@ -77,6 +77,21 @@ def _to_numbers(values: list) -> list[float]:
     synchronization instead of one per element.
     """
     torch = sys.modules['torch']
+    tensor_type = torch.Tensor
+    # The usual window on a CPU run: one-element CPU tensors (and floats), read one by one,
+    # without grouping by device (``tensor.device`` builds an object per call).
+    numbers = []
+    for value in values:
+        if type(value) is tensor_type and value.is_cpu and value.numel() == 1:
+            value = value.item()
+        kind = type(value)
+        if kind is int or kind is bool:
+            value = float(value)
+        elif kind is not float:  # (a complex tensor, a numpy number...): the general way
+            break
+        numbers.append(value)
+    else:
+        return numbers
     out = list(values)
     by_device: dict[Any, list[int]] = {}
     for i, value in enumerate(values):

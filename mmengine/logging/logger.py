@@ -56,11 +56,13 @@ class _DeferredFlush:
         self.emit_now = handler.emit
         self.flush_now = handler.flush
         self.deferring = False
+        self.queued = False  # handed to the background flush since the last flush
         self.last_flush = -math.inf
         self.tty_stream: Any = None  # the stream last checked with isatty(), and the answer
         self.tty = False
         handler.emit = self.emit  # type: ignore[method-assign]
         handler.flush = self.flush  # type: ignore[method-assign]
+        handler._mmengine_deferred = self  # type: ignore[attr-defined]
 
     def _due(self, record: logging.LogRecord) -> bool:
         if record.levelno >= logging.WARNING or _clock() - self.last_flush >= FLUSH_INTERVAL:
@@ -75,7 +77,9 @@ class _DeferredFlush:
             self.emit_now(record)
             return
         self.deferring = True
-        _DEFERRED.add(self.handler)
+        if not self.queued:
+            self.queued = True
+            _DEFERRED.add(self.handler)
         try:
             self.emit_now(record)
         finally:
@@ -86,6 +90,7 @@ class _DeferredFlush:
         # ``deferring`` of a line being written by another thread.
         with self.handler.lock:  # type: ignore[union-attr]
             if not self.deferring:
+                self.queued = False
                 self.flush_now()
                 self.last_flush = _clock()
 
@@ -129,6 +134,9 @@ class _Deferred:
                 handler.flush()
             except Exception:  # noqa: BLE001 - a closed stream must not stop the others
                 pass
+            deferred = getattr(handler, '_mmengine_deferred', None)
+            if deferred is not None and deferred.queued:  # skipped: a line was being written
+                self.add(handler)
 
     def _run(self) -> None:
         while True:

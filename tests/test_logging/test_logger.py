@@ -286,3 +286,25 @@ def test_deferred_lines_reach_the_file_within_the_interval_without_new_lines(tmp
         time.sleep(0.01)
     assert _messages(log_file) == [f'line {i}' for i in range(20)]
     assert logger_module._DEFERRED.thread.daemon
+
+
+def test_background_flush_requeues_after_each_flush_and_keeps_a_handler_being_written(
+        tmp_path, clock):
+    import mmengine.logging.logger as logger_module
+    log_file = tmp_path / 'requeue.log'
+    logger = MMLogger.get_instance('requeue', log_file=str(log_file))
+    logger.info('first')  # due: written and flushed
+    logger.info('second')  # deferred: the handler is queued for the background flush
+    pending = logger_module._DEFERRED
+    assert logger.handlers[1] in pending.handlers
+    pending.flush()  # what the background thread does one interval later
+    assert _messages(log_file) == ['first', 'second']
+    logger.info('third')  # deferred again: queued again
+    assert logger.handlers[1] in pending.handlers
+    state = logger.handlers[1]._mmengine_deferred
+    state.deferring = True  # as if another thread were writing a line right now
+    pending.flush()
+    assert logger.handlers[1] in pending.handlers  # skipped, so kept for the next round
+    state.deferring = False
+    pending.flush()
+    assert _messages(log_file) == ['first', 'second', 'third']
