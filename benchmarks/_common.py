@@ -150,6 +150,41 @@ def run_child(script: str, worker: str, extra: Sequence[str] = (),
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def callgrind_run(script: str, worker: str, extra: Sequence[str], env: dict[str, str | None],
+                  out_dir: str, window: str | None = None) -> int:
+    """Run a worker under valgrind's callgrind; return the instructions it executed.
+
+    Without ``window``, the whole process is counted (every thread). With ``window``, the
+    count starts switched off and the worker switches it on and off itself (through
+    ``CALLGRIND_START/STOP_INSTRUMENTATION``); the dump it writes with ``window`` as its
+    trigger is read. ``PYTHONHASHSEED`` is fixed so that two runs execute the same
+    instructions (to within 0.1 %).
+    """
+    valgrind = shutil.which('valgrind')
+    if valgrind is None:
+        sys.exit('--instructions needs valgrind on PATH (e.g. `apt install valgrind`).')
+    prefix = [valgrind, '--tool=callgrind',
+              f'--callgrind-out-file={os.path.join(out_dir, f"cg.{worker}.%p")}']
+    if window is not None:
+        prefix.insert(2, '--instr-atstart=no')
+    run_child(script, worker, extra, {**env, 'PYTHONHASHSEED': '0'}, prefix=prefix)
+    totals = []
+    for name in sorted(os.listdir(out_dir)):
+        if not name.startswith(f'cg.{worker}.'):
+            continue
+        with open(os.path.join(out_dir, name)) as file:
+            text = file.read()
+        trigger = next((line for line in text.splitlines()
+                        if line.startswith('desc: Trigger:')), '')
+        if window is not None and window not in trigger:
+            continue
+        totals += [int(line.split()[1]) for line in text.splitlines()
+                   if line.startswith('totals:')]
+    if len(totals) != 1:
+        sys.exit(f'expected one callgrind count for {worker}, found {len(totals)} in {out_dir}')
+    return totals[0]
+
+
 def _wait4(proc: subprocess.Popen, timeout: float) -> tuple[int, int, Any]:
     deadline = time.monotonic() + timeout
     while True:

@@ -388,10 +388,10 @@ def _count_calls(args: Any) -> dict[str, float]:
 
 def _count_instructions(args: Any, names: list[str]) -> dict[str, float]:
     """One run of each variant under callgrind; instructions per counted iteration."""
-    valgrind, compiler = shutil.which('valgrind'), shutil.which('cc') or shutil.which('gcc')
-    if valgrind is None or compiler is None:
-        sys.exit('--instructions needs valgrind and a C compiler on PATH (found valgrind: '
-                 f'{valgrind}, cc: {compiler}); install them, e.g. `apt install valgrind gcc`.')
+    compiler = shutil.which('cc') or shutil.which('gcc')
+    if compiler is None:
+        sys.exit('--instructions needs a C compiler on PATH (cc or gcc) to build its '
+                 'valgrind helper.')
     out_dir = tempfile.mkdtemp(prefix='bench_instructions_')
     source, library = os.path.join(out_dir, 'cg.c'), os.path.join(out_dir, 'libcg.so')
     with open(source, 'w') as file:
@@ -410,37 +410,15 @@ def _count_instructions(args: Any, names: list[str]) -> dict[str, float]:
     for name in names:
         if name == 'lightning':
             continue
-        env = _profile_env(args, BENCH_INSTRUCTIONS=f'{start},{count}', BENCH_CG_LIB=library,
-                           PYTHONHASHSEED='0')
-        prefix = [valgrind, '--tool=callgrind', '--instr-atstart=no',
-                  f'--callgrind-out-file={os.path.join(out_dir, f"cg.{name}.%p")}']
-        _common.run_child(__file__, name, ['--iters', str(iters)], env, prefix=prefix)
-        dumps = [os.path.join(out_dir, f) for f in os.listdir(out_dir)
-                 if f.startswith(f'cg.{name}.')]
-        totals = [_callgrind_total(path) for path in dumps if _is_window_dump(path)]
-        if len(totals) != 1:
-            sys.exit(f'expected one callgrind dump of the window for {name}, found '
-                     f'{len(totals)} in {out_dir}')
-        per_iter[name] = totals[0] / count
+        env = _profile_env(args, BENCH_INSTRUCTIONS=f'{start},{count}', BENCH_CG_LIB=library)
+        total = _common.callgrind_run(__file__, name, ['--iters', str(iters)], env, out_dir,
+                                      window='window')
+        per_iter[name] = total / count
         extra = (f'  (+{per_iter[name] - per_iter["plain"]:,.0f}, '
                  f'{per_iter[name] / per_iter["plain"]:.3f}x)' if name != 'plain' else '')
         print(f'{name:10} {per_iter[name]:12,.0f}{extra}', flush=True)
     shutil.rmtree(out_dir, ignore_errors=True)
     return per_iter
-
-
-def _is_window_dump(path: str) -> bool:
-    with open(path) as file:
-        return any(line.startswith('desc: Trigger:') and 'window' in line
-                   for line in file.read(4096).splitlines())
-
-
-def _callgrind_total(path: str) -> int:
-    with open(path) as file:
-        for line in file:
-            if line.startswith('totals:'):
-                return int(line.split()[1])
-    raise ValueError(f'no totals line in {path}')
 
 
 def _profile_env(args: Any, **env: str) -> dict[str, str]:
