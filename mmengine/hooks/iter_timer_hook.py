@@ -52,13 +52,7 @@ class IterTimerHook(Hook):
     def before_train_iter(self, runner: Any, batch_idx: int,
                           data_batch: DATA_BATCH = None) -> None:
         """Record the data time (called directly: it runs on every training iteration)."""
-        data_time = time.perf_counter() - self.t
-        hub = runner.message_hub
-        buffer = hub._log_scalars.get('train/data_time')  # see publish_scalar
-        if buffer is None:
-            publish_scalar(hub, 'train/data_time', data_time)
-        else:
-            buffer.update(data_time)
+        publish_scalar(runner.message_hub, 'train/data_time', time.perf_counter() - self.t)
 
     def _before_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None,
                      mode: str = 'train') -> None:
@@ -72,18 +66,11 @@ class IterTimerHook(Hook):
         iter_time = now - self.t
         self.t = now
         hub = runner.message_hub
-        buffer = hub._log_scalars.get('train/time')  # see publish_scalar
-        if buffer is None:
-            publish_scalar(hub, 'train/time', iter_time)
-        else:
-            buffer.update(iter_time)
+        publish_scalar(hub, 'train/time', iter_time)
         self.time_sec_tot += iter_time
         current = runner.iter
-        eta = self.time_sec_tot / (current - self.start_iter + 1) * (self._max_iters - current - 1)
-        if hub._resumed_keys.get('eta') is True:  # registered: set it as update_info would
-            hub._runtime_info['eta'] = eta
-        else:
-            hub.update_info('eta', eta)
+        done, left = current - self.start_iter + 1, self._max_iters - current - 1
+        hub.update_info('eta', self.time_sec_tot / done * left)
 
     def _after_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None,
                     outputs: Any = None, mode: str = 'train') -> None:

@@ -22,15 +22,15 @@ def _is_scalar(value: Any) -> bool:
 
 
 def publish_scalar(hub: Any, key: str, value: Any) -> None:
-    """``hub.update_scalar(key, value)`` for values the engine itself produces.
+    """``hub.update_scalar(key, value)`` for a value known to pass its checks: a number the
+    engine produced, or a one-element tensor.
 
-    Once ``key`` exists (so it was checked and registered by ``update_scalar``), the value is
-    appended to its buffer directly, skipping the per-call checks of the MessageHub. The
-    per-iteration callers inline that lookup (``hub._log_scalars.get(key)``, the hub's own
-    dict, read without the property) and call this only for a key's first value.
+    Once ``key`` is registered as resumed (by a first ``update_scalar``), the value is
+    appended to its buffer directly, skipping the per-call work of the MessageHub; this runs
+    several times per training iteration, so the hub's dicts are read without the properties.
     """
     buffer = hub._log_scalars.get(key)
-    if buffer is None:
+    if buffer is None or hub._resumed_keys.get(key) is not True:
         hub.update_scalar(key, value)
     else:
         buffer.update(value)
@@ -87,18 +87,9 @@ class RuntimeInfoHook(Hook):
                           data_batch: DATA_BATCH = None) -> None:
         """Publish the iteration and the current learning rates (first group of each)."""
         hub = runner.message_hub
-        if hub._resumed_keys.get('iter') is True:  # registered: set it as update_info would
-            hub._runtime_info['iter'] = runner.iter
-        else:
-            hub.update_info('iter', runner.iter)
-        scalars = hub._log_scalars
+        hub.update_info('iter', runner.iter)
         for name, values in runner.optim_wrapper.get_lr().items():
-            key = f'train/{name}'
-            buffer = scalars.get(key)
-            if buffer is None:
-                publish_scalar(hub, key, values[0])
-            else:
-                buffer.update(values[0])
+            publish_scalar(hub, f'train/{name}', values[0])
 
     def after_train_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None,
                          outputs: dict | None = None) -> None:
@@ -106,18 +97,13 @@ class RuntimeInfoHook(Hook):
         if outputs is None:
             return
         hub = runner.message_hub
-        scalars, resumed = hub._log_scalars, hub._resumed_keys
         for name, value in outputs.items():
-            # The values come from the model, so each is checked: a one-element tensor for
-            # an existing (resumed) key, the usual loss, is what update_scalar would accept
-            # without further ado; anything else goes through it.
-            key = f'train/{name}'
-            buffer = scalars.get(key)
-            if (buffer is not None and type(value) is torch.Tensor and value.numel() == 1
-                    and resumed.get(key) is True):
-                buffer.update(value)
+            # The values come from the model: a one-element tensor (the usual loss) passes
+            # update_scalar's checks; anything else is checked by it.
+            if type(value) is torch.Tensor and value.numel() == 1:
+                publish_scalar(hub, f'train/{name}', value)
             else:
-                hub.update_scalar(key, value)
+                hub.update_scalar(f'train/{name}', value)
 
     def before_val(self, runner: Any) -> None:
         """Enter the val stage."""
