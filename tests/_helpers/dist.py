@@ -14,6 +14,7 @@ traceback; the whole run is bounded by ``timeout``.
 """
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 import traceback
@@ -34,6 +35,12 @@ def _worker(rank: int, fn: Callable, world_size: int, init_file: str, args: tupl
         torch_dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank,
                                       world_size=world_size, timeout=timedelta(seconds=60))
         fn(rank, world_size, *args)
+        # Tear down in a settled state: the objects that hold process-group work (DDP
+        # reducers, ZeRO's broadcasts) are freed, and every rank has finished its
+        # collectives, before the group is destroyed (a gloo rank once aborted at exit).
+        gc.collect()
+        if torch_dist.is_initialized():
+            torch_dist.barrier()
     except BaseException:  # report every failure to the parent, then exit non-zero
         errors.put((rank, traceback.format_exc()))
         raise
