@@ -50,14 +50,8 @@ def _stack_to_floats(tensors: list) -> list:
     """
     import torch
     first = tensors[0]
-    if first.device.type == 'cpu':
-        numbers = []
-        for tensor in tensors:  # (a loop, not a generator: this runs on every log line)
-            if tensor.numel() != 1:
-                break
-            numbers.append(tensor.item())
-        else:
-            return numbers
+    if first.device.type == 'cpu' and all(t.numel() == 1 for t in tensors):
+        return [t.item() for t in tensors]
     shape, dtype = first.shape, first.dtype
     uniform = (first.numel() == 1 and not dtype.is_complex
                and all(t.shape == shape and t.dtype == dtype for t in tensors))

@@ -186,13 +186,9 @@ class FaultGuard:
 
     # ------------------------------------------------------------------ non-finite loss
     def _check(self, runner: Any, outputs: Any, end_of_epoch: bool, iteration: int) -> None:
-        # parse_losses' detached 0-d total is taken as it is; _loss_term handles the rest.
-        term = outputs.get('loss') if isinstance(outputs, dict) else None
-        if not (type(term) is torch.Tensor and not term.requires_grad and term.dim() == 0
-                and term.is_floating_point()):
-            term = _loss_term(outputs)
-            if term is None:
-                return
+        term = _loss_term(outputs)
+        if term is None:
+            return
         pending = self._pending
         pending.append(term)
         if not (self.check_finite or end_of_epoch or iteration % self._interval == 0):
