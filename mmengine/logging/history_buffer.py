@@ -76,8 +76,11 @@ def _to_numbers(values: list) -> list[float]:
     # without grouping by device (``tensor.device`` builds an object per call).
     numbers = []
     for value in values:
-        if type(value) is tensor_type and value.is_cpu and value.numel() == 1:
-            value = value.item()
+        if type(value) is tensor_type and value.is_cpu:
+            try:  # item() is exactly what a one-element tensor needs; others raise
+                value = value.item()
+            except RuntimeError:
+                break
         kind = type(value)
         if kind is int or kind is bool:
             value = float(value)
@@ -96,6 +99,16 @@ def _to_numbers(values: list) -> list[float]:
         for i, number in zip(indices, numbers):
             out[i] = number
     return [float(v) for v in out]
+
+
+def _convert_tail(history: deque, pending: int) -> None:
+    """Replace the last ``pending`` entries of ``history`` by Python numbers."""
+    tail = list(islice(reversed(history), pending))
+    tail.reverse()
+    numbers = _to_numbers(tail)
+    for _ in range(pending):
+        history.pop()
+    history.extend(numbers)
 
 
 class HistoryBuffer:
@@ -133,7 +146,10 @@ class HistoryBuffer:
         self._count_history: deque = deque(counts, maxlen=max_length)
         # The newest ``_pending`` entries may still hold tensors; older ones are floats. Only
         # that tail is converted when a statistic is read, so reading stays O(window).
-        self._pending = len(logs) if any(_is_tensor(v) for v in (*logs, *counts)) else 0
+        # ``_tensor_counts``: whether a count among them is a tensor (rare; the usual counts
+        # are ints, and testing each one against torch.Tensor is not free).
+        self._tensor_counts = any(_is_tensor(v) for v in counts)
+        self._pending = len(logs) if self._tensor_counts or any(map(_is_tensor, logs)) else 0
 
     def update(self, log_val: Any, count: int = 1) -> None:
         """Append a value (a number, numpy scalar or one-element tensor) covering ``count``."""
@@ -151,7 +167,7 @@ class HistoryBuffer:
             raise TypeError('HistoryBuffer values must be numbers, numpy scalars or one-element '
                             f'tensors, but got {type(log_val).__name__}: {log_val!r}.')
         if type(count) is not int and _is_tensor(count):
-            tensor = True
+            tensor = self._tensor_counts = True
         if tensor or self._pending:
             self._pending = min(self._pending + 1, self.max_length)
         self._log_history.append(log_val)
@@ -160,26 +176,13 @@ class HistoryBuffer:
     def _materialize(self) -> None:
         """Replace the stored tensors of the newest entries by floats (one sync)."""
         pending = min(self._pending, len(self._log_history))
-        if not pending:
-            return
-        torch = sys.modules.get('torch')
-        if torch is None:  # no tensor can have been stored
-            self._pending = 0
-            return
-        tensor_type = torch.Tensor
-        for history in (self._log_history, self._count_history):
-            tail = list(islice(reversed(history), pending))
-            for value in tail:  # (a loop, not a generator: this runs on every log line)
-                if isinstance(value, tensor_type):
-                    break
-            else:
-                continue  # no tensor among them: nothing to convert
-            tail.reverse()
-            numbers = _to_numbers(tail)
-            for _ in range(pending):
-                history.pop()
-            history.extend(numbers)
         self._pending = 0
+        if not pending or 'torch' not in sys.modules:  # (without torch, no tensor was stored)
+            return
+        _convert_tail(self._log_history, pending)
+        if self._tensor_counts:
+            _convert_tail(self._count_history, pending)
+            self._tensor_counts = False
 
     def _tail(self, window_size: int | None) -> tuple[list, list]:
         """The last ``window_size`` values and counts (all if None) as two lists."""
@@ -189,7 +192,8 @@ class HistoryBuffer:
         if not self._log_history:
             raise RuntimeError('The HistoryBuffer is empty; call update() before reading a '
                                'statistic.')
-        self._materialize()
+        if self._pending:
+            self._materialize()
         if window_size is None or window_size >= len(self._log_history):
             return list(self._log_history), list(self._count_history)
         # Only the window is copied: a log line costs O(window), not O(history).

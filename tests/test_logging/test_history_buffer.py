@@ -139,3 +139,15 @@ def test_tensor_counts_are_converted_too():
     buf.update(torch.tensor(6.0), count=torch.tensor(3))
     buf.update(2.0, count=1)
     assert buf.mean() == 2.0 and list(buf._count_history) == [3.0, 1]
+
+
+def test_tensor_counts_after_a_read_are_converted_again():
+    buf = HistoryBuffer()
+    buf.update(torch.tensor(6.0), count=torch.tensor(3))
+    assert buf.mean() == 2.0
+    buf.update(torch.tensor(4.5), count=torch.tensor(3))
+    buf.update(np.float32(1.5), count=1)  # after a tensor: converted with it
+    assert buf.mean(2) == 1.5 and buf.mean() == 12.0 / 7
+    assert list(buf._count_history) == [3.0, 3.0, 1.0]
+    assert list(buf._log_history) == [6.0, 4.5, 1.5]
+    assert all(type(v) is float for v in buf._log_history)

@@ -161,6 +161,10 @@ def test_cast_data_keeps_tensors_already_on_the_device_and_calls_overrides_for_e
     x, y = torch.ones(2), torch.tensor([1])
     out = pre([x, {'y': y}])
     assert out[0] is x and out[1]['y'] is y  # nothing to move on the CPU: the same tensors
+    indexed = BaseDataPreprocessor().to('cpu:0')  # a CPU device that is not torch.device('cpu')
+    assert indexed.device == torch.device('cpu', 0)
+    out = indexed([x, {'y': y}])
+    assert out[0] is x and out[1]['y'] is y and indexed.cast_data(x) is x
 
     class Doubling(BaseDataPreprocessor):
         def cast_data(self, data):

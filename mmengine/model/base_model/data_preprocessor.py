@@ -39,8 +39,8 @@ class BaseDataPreprocessor(nn.Module):
         if kind is torch.Tensor:
             device = self._device
             # What .to() would return, several times cheaper (``is_cpu`` reads a flag, where
-            # ``data.device`` builds a torch.device).
-            if data.is_cpu if device.type == 'cpu' else data.device == device:
+            # ``data.device`` builds a torch.device and ``device.type`` a string).
+            if data.is_cpu if device == _CPU or device.type == 'cpu' else data.device == device:
                 return data
             return data.to(device, non_blocking=self._non_blocking)
         if kind is dict:
@@ -66,7 +66,7 @@ class BaseDataPreprocessor(nn.Module):
         # A subclass overriding cast_data sees every item, tensors included.
         skip = type(self).cast_data is _CAST_DATA
         device = self._device
-        on_cpu = device.type == 'cpu'
+        on_cpu = device == _CPU or device.type == 'cpu'
         cast = []
         for item in items:  # (the tensor test of cast_data, inline)
             if not (skip and type(item) is torch.Tensor
@@ -135,6 +135,9 @@ def _rebuild(original: Any, items: Any) -> Any:
 
 
 _CAST_DATA = BaseDataPreprocessor.cast_data
+# ``device.type`` formats a new string on every read: the usual CPU device is recognized by a
+# comparison with this one first (``cpu:0`` falls through to ``type`` and still is a CPU).
+_CPU = torch.device('cpu')
 
 
 @MODELS.register_module()
