@@ -366,6 +366,17 @@ class MMLogger(logging.Logger, ManagerMixin):
         self.level = logging._checkLevel(level)
         self._cache.clear()
 
+    def isEnabledFor(self, level: int) -> bool:
+        """Whether a record of ``level`` would be handled, ``logging.disable()`` included.
+
+        ``logging.disable`` clears the cache of enabled levels only for the loggers of
+        ``logging.getLogger``; an instance of this class is not one of them, so the disabled
+        level is checked here before the cache is consulted.
+        """
+        if self.manager.disable >= level:
+            return False
+        return logging.Logger.isEnabledFor(self, level)
+
 
 def print_log(msg: Any, logger: logging.Logger | str | None = None,
               level: int = logging.INFO) -> None:

@@ -95,6 +95,21 @@ def test_instances_are_independent(capsys):
     assert capsys.readouterr().out.count(' - alpha - INFO - from b') == 1
 
 
+def test_logging_disable_applies_after_lines_were_logged(capsys):
+    logger = MMLogger.get_instance('disable', log_level='INFO')
+    logger.info('before')  # fills the cache of enabled levels
+    try:
+        logging.disable(logging.WARNING)
+        logger.info('hidden')
+        logger.warning('hidden too')
+        logger.error('shown')
+    finally:
+        logging.disable(logging.NOTSET)
+    logger.info('after')
+    out = capsys.readouterr().out
+    assert 'before' in out and 'shown' in out and 'after' in out and 'hidden' not in out
+
+
 def test_current_instance_is_created_on_demand():
     assert not MMLogger._instance_dict
     logger = MMLogger.get_current_instance()
