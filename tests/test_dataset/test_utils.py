@@ -71,3 +71,32 @@ def test_worker_init_fn_seeds_per_rank_and_worker():
     assert draws(0, 0) != draws(1, 0)
     assert draws(1, 0) != draws(1, 1)
     assert draws(0, 1) == draws(2, 0)  # both are seed + 2: the documented formula
+
+
+def test_default_collate_stacks_dense_tensors_itself_and_leaves_the_rest_to_torch(monkeypatch):
+    import mmengine.dataset.utils as utils
+    fields = []
+
+    def spy(field):
+        fields.append(field)
+        return torch.utils.data.default_collate(field)
+
+    monkeypatch.setattr(utils, 'torch_default_collate', spy)
+    samples = [(torch.full((2,), float(i)), torch.tensor(i), 0.5 * i) for i in range(3)]
+    x, y, z = default_collate(samples)
+    reference = torch.utils.data.default_collate(samples)
+    assert torch.equal(x, reference[0]) and torch.equal(y, reference[1])
+    assert x.dtype == torch.float32 and y.dtype == torch.int64 and torch.equal(z, reference[2])
+    assert fields == [[0.0, 0.5, 1.0]]  # only the numbers went to torch's function
+    sparse = torch.eye(2).to_sparse()
+    with pytest.raises(RuntimeError, match='sparse tensors'):  # torch's message
+        default_collate([sparse, sparse])
+
+
+def test_default_collate_in_a_worker_process_matches():
+    loader = torch.utils.data.DataLoader(
+        [(torch.full((2,), float(i)), i) for i in range(4)], batch_size=2, num_workers=1,
+        collate_fn=default_collate)
+    batches = list(loader)
+    assert torch.equal(batches[1][0], torch.tensor([[2.0, 2.0], [3.0, 3.0]]))
+    assert torch.equal(batches[1][1], torch.tensor([2, 3]))
