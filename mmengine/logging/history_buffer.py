@@ -148,7 +148,7 @@ class HistoryBuffer:
         # that tail is converted when a statistic is read, so reading stays O(window).
         # ``_tensor_counts``: whether a count among them is a tensor (rare; the usual counts
         # are ints, and testing each one against torch.Tensor is not free).
-        self._tensor_counts = any(_is_tensor(v) for v in counts)
+        self._tensor_counts = any(map(_is_tensor, counts))
         self._pending = len(logs) if self._tensor_counts or any(map(_is_tensor, logs)) else 0
 
     def update(self, log_val: Any, count: int = 1) -> None:
@@ -177,7 +177,7 @@ class HistoryBuffer:
         """Replace the stored tensors of the newest entries by floats (one sync)."""
         pending = min(self._pending, len(self._log_history))
         self._pending = 0
-        if not pending or 'torch' not in sys.modules:  # (without torch, no tensor was stored)
+        if not pending:  # (pending entries exist only once a tensor was stored)
             return
         _convert_tail(self._log_history, pending)
         if self._tensor_counts:
