@@ -2,6 +2,7 @@
 
     python benchmarks/bench_overhead.py --runs 5 [--iters 20000] [--threads 1]
         [--profile-hooks] [--bare] [--cprofile] [--count-calls]
+        [--instructions [--cache-sim] [--window N]]
 
 The workload: a ``Linear(2, 2)`` model, batch size 1, Adam, ``--iters`` iterations (one
 epoch of a shuffled 2-feature dataset), cross-entropy loss. The plain loop prints the loss
@@ -26,9 +27,12 @@ callgrind, which counts the machine instructions the process executes during ite
 ``[50, 50 + N)`` (``--window N``, default 500; log lines included, one every 10
 iterations). The count does not depend on the machine's load or clock, so it shows changes
 of a few percent that the timings cannot; it does not include cache misses, so it
-understates what a cold instruction cache costs. Needs valgrind, its ``callgrind.h`` header
-and a C compiler (to build the two-function library that switches the counting on and off);
-each run takes about a minute.
+understates what a cold instruction cache costs. ``--cache-sim`` adds callgrind's cache and
+branch-predictor simulation (about twice as slow): misses and mispredicted branches per
+iteration, and an estimated cycle count that weighs them in, which tracks the timed
+overhead better than instructions alone (the interpreter's bytecode dispatch mispredicts).
+Needs valgrind, its ``callgrind.h`` header and a C compiler (to build the two-function
+library that switches the counting on and off); each run takes about a minute.
 """
 from __future__ import annotations
 
@@ -309,6 +313,8 @@ def main() -> None:
                         help='add a run of each variant counting Python calls per iteration')
     parser.add_argument('--instructions', action='store_true',
                         help='instead of timing, count instructions per iteration (valgrind)')
+    parser.add_argument('--cache-sim', action='store_true',
+                        help='with --instructions: also simulate caches and branch prediction')
     parser.add_argument('--window', type=int, default=500,
                         help='iterations counted by --instructions (after 50 uncounted)')
     args = parser.parse_args()
@@ -405,20 +411,51 @@ def _count_instructions(args: Any, names: list[str]) -> dict[str, float]:
     start, count = 50, args.window
     iters = start + count + 10
     per_iter: dict[str, float] = {}
+    simulated: dict[str, dict[str, float]] = {}
     print(f'\n== machine instructions per iteration (callgrind; iterations [{start}, '
           f'{start + count}), {count // 10} log lines) ==', flush=True)
     for name in names:
         if name == 'lightning':
             continue
         env = _profile_env(args, BENCH_INSTRUCTIONS=f'{start},{count}', BENCH_CG_LIB=library)
-        total = _common.callgrind_run(__file__, name, ['--iters', str(iters)], env, out_dir,
-                                      window='window')
-        per_iter[name] = total / count
+        events = _common.callgrind_run(__file__, name, ['--iters', str(iters)], env, out_dir,
+                                       window='window', simulate=args.cache_sim)
+        per_iter[name] = events['Ir'] / count
         extra = (f'  (+{per_iter[name] - per_iter["plain"]:,.0f}, '
                  f'{per_iter[name] / per_iter["plain"]:.3f}x)' if name != 'plain' else '')
         print(f'{name:10} {per_iter[name]:12,.0f}{extra}', flush=True)
+        if args.cache_sim:
+            simulated[name] = _simulated_per_iter(events, count)
     shutil.rmtree(out_dir, ignore_errors=True)
+    if simulated:
+        _print_simulated(simulated)
+        per_iter.update({f'{name} {key}': value for name, figures in simulated.items()
+                         for key, value in figures.items()})
     return per_iter
+
+
+def _simulated_per_iter(events: dict[str, int], count: int) -> dict[str, float]:
+    """Per-iteration cache misses, mispredicted branches and estimated cycles."""
+    def per(*names: str) -> float:
+        return sum(events.get(name, 0) for name in names) / count
+    return {'first-level cache misses': per('I1mr', 'D1mr', 'D1mw'),
+            'last-level cache misses': per('ILmr', 'DLmr', 'DLmw'),
+            'mispredicted branches': per('Bcm', 'Bim'),
+            'estimated cycles': _common.estimated_cycles(events) / count}
+
+
+def _print_simulated(simulated: dict[str, dict[str, float]]) -> None:
+    print('\n== simulated caches and branch predictor, per iteration (--cache-sim) ==')
+    plain = simulated['plain']
+    for key in plain:
+        cells = []
+        for name, figures in simulated.items():
+            diff = (f' ({figures[key] - plain[key]:+,.0f}, {figures[key] / plain[key]:.3f}x)'
+                    if name != 'plain' and plain[key] else '')
+            cells.append(f'{name} {figures[key]:,.0f}{diff}')
+        print(f'{key:26} ' + '   '.join(cells))
+    print('estimated cycles = instructions + 10 x first-level misses + 100 x last-level misses '
+          '+ 20 x mispredicted branches')
 
 
 def _profile_env(args: Any, **env: str) -> dict[str, str]:

@@ -69,7 +69,7 @@ def _count_instructions(args: Any, names: list[str], extra: list[str]) -> None:
     print('\n== machine instructions, whole process (callgrind, every thread) ==', flush=True)
     totals: dict[str, int] = {}
     for name in names:
-        totals[name] = _common.callgrind_run(__file__, name, extra, env, out_dir)
+        totals[name] = _common.callgrind_run(__file__, name, extra, env, out_dir)['Ir']
         ratio = f'  {totals[name] / totals["plain"]:.3f}x' if name != 'plain' else ''
         print(f'{name:10} {totals[name]:16,}{ratio}', flush=True)
 

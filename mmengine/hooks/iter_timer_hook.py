@@ -58,20 +58,30 @@ class IterTimerHook(Hook):
                      mode: str = 'train') -> None:
         publish_scalar(runner.message_hub, f'{mode}/data_time', time.perf_counter() - self.t)
 
+    def after_train_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None,
+                         outputs: Any = None) -> None:
+        """Record the iteration time and the time left (called directly, like
+        :meth:`before_train_iter`, without the ``mode`` dispatch of the base class)."""
+        now = time.perf_counter()
+        iter_time = now - self.t
+        self.t = now
+        hub = runner.message_hub
+        publish_scalar(hub, 'train/time', iter_time)
+        self.time_sec_tot += iter_time
+        current = runner.iter
+        left = self._max_iters - current - 1
+        hub.update_info('eta', self.time_sec_tot / (current - self.start_iter + 1) * left)
+
     def _after_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None,
                     outputs: Any = None, mode: str = 'train') -> None:
+        if mode == 'train':
+            self.after_train_iter(runner, batch_idx, data_batch, outputs)
+            return
         now = time.perf_counter()
         iter_time = now - self.t
         self.t = now
         hub = runner.message_hub
         publish_scalar(hub, f'{mode}/time', iter_time)
-        if mode == 'train':
-            self.time_sec_tot += iter_time
-            current = runner.iter
-            done = current - self.start_iter + 1
-            left = self._max_iters - current - 1
-            hub.update_info('eta', self.time_sec_tot / done * left)
-        else:
-            self._eval_sec_tot += iter_time
-            left = len(getattr(runner, f'{mode}_dataloader')) - batch_idx - 1
-            hub.update_info('eta', self._eval_sec_tot / (batch_idx + 1) * left)
+        self._eval_sec_tot += iter_time
+        left = len(getattr(runner, f'{mode}_dataloader')) - batch_idx - 1
+        hub.update_info('eta', self._eval_sec_tot / (batch_idx + 1) * left)

@@ -43,8 +43,8 @@ class RuntimeInfoHook(Hook):
     Info keys: ``cfg``, ``seed``, ``experiment_name``, ``mmengine_version`` (at run start),
     ``epoch``, ``iter``, ``max_epochs``, ``max_iters``, ``dataset_meta``, ``loop_stage``.
     Scalars: ``train/<lr name>`` before each train iteration (from
-    ``optim_wrapper.get_lr()``), ``train/<output key>`` after it (the loss tensors are stored
-    as they are: no host-device synchronization), ``val/<metric>`` / ``test/<metric>`` after
+    ``optim_wrapper.get_lr()``), ``train/<output key>`` after it (loss tensors on an
+    accelerator are stored as they are: no host-device synchronization), ``val/<metric>`` / ``test/<metric>`` after
     evaluation (non-scalar metrics become info).
     """
 

@@ -64,35 +64,42 @@ def _stack_to_floats(tensors: list) -> list:
     return (stacked.reshape(-1) if stacked.dim() != 1 else stacked).tolist()
 
 
+def _cpu_number(value: Any, tensor_type: type) -> float | None:
+    """The float of a one-element CPU tensor of exactly ``tensor_type``, read now (a CPU
+    tensor has nothing to wait for), or a float/int value as a float; None for the rest
+    (accelerator tensors, tensor subclasses, complex values), which take the general way."""
+    if type(value) is tensor_type and value.is_cpu:
+        try:  # item() is exactly what a one-element tensor needs; others raise
+            value = value.item()
+        except RuntimeError:
+            return None
+    kind = type(value)
+    if kind is float:
+        return value
+    if kind is int or kind is bool:
+        return float(value)
+    return None
+
+
 def _to_numbers(values: list) -> list[float]:
     """Convert stored values to Python floats with one host transfer per device.
 
     Tensors on the same device are stacked first so a window of CUDA tensors costs a single
     synchronization instead of one per element.
     """
-    torch = sys.modules['torch']
-    tensor_type = torch.Tensor
-    # The usual window on a CPU run: one-element CPU tensors (and floats), read one by one,
-    # without grouping by device (``tensor.device`` builds an object per call).
+    tensor_type = sys.modules['torch'].Tensor
     numbers = []
     for value in values:
-        if type(value) is tensor_type and value.is_cpu:
-            try:  # item() is exactly what a one-element tensor needs; others raise
-                value = value.item()
-            except RuntimeError:
-                break
-        kind = type(value)
-        if kind is int or kind is bool:
-            value = float(value)
-        elif kind is not float:  # (a complex tensor, a numpy number...): the general way
+        number = _cpu_number(value, tensor_type)
+        if number is None:
             break
-        numbers.append(value)
+        numbers.append(number)
     else:
         return numbers
     out = list(values)
     by_device: dict[Any, list[int]] = {}
     for i, value in enumerate(values):
-        if isinstance(value, torch.Tensor):
+        if isinstance(value, tensor_type):
             by_device.setdefault(value.device, []).append(i)
     for indices in by_device.values():
         numbers = _stack_to_floats([values[i] for i in indices])
@@ -114,9 +121,10 @@ def _convert_tail(history: deque, pending: int) -> None:
 class HistoryBuffer:
     """The last ``max_length`` values of a scalar and how many samples each one covers.
 
-    ``update`` stores a value as it is (a tensor stays a tensor, so updating never waits for
-    the device); the statistics convert values to Python floats when they are read, and keep
-    the converted numbers so that later reads are free.
+    ``update`` stores a tensor on an accelerator as it is, so updating never waits for the
+    device; the statistics convert such values to Python floats when they are read (one
+    transfer per window and device) and keep the converted numbers, so later reads are free.
+    A one-element CPU tensor has nothing to wait for and is read at once.
 
     Args:
         log_history: Initial values. Defaults to empty.
@@ -158,7 +166,14 @@ class HistoryBuffer:
         if kind is float or kind is int:
             tensor = False
         elif isinstance(log_val, getattr(sys.modules.get('torch'), 'Tensor', ())):
-            tensor = True  # (no torch imported: isinstance(x, ()) is False)
+            # (no torch imported: isinstance(x, ()) is False.) A CPU tensor is read now, as
+            # the value it has at this step: there is no device to wait for, and reading
+            # one value here costs half what reading it in a window later does.
+            number = _cpu_number(log_val, sys.modules['torch'].Tensor)
+            if number is None:
+                tensor = True
+            else:
+                log_val, tensor = number, False
         elif isinstance(log_val, np.ndarray):
             log_val, tensor = float(log_val.reshape(())), False
         elif isinstance(log_val, int | float | np.number):

@@ -62,7 +62,7 @@ class MessageHub(ManagerMixin):
     """Named store of logged scalars (as :class:`HistoryBuffer`) and runtime information.
 
     Hooks, loops and the log processor share the current instance: scalars such as
-    ``'train/loss'`` accumulate per iteration (tensors are stored without synchronizing), and
+    ``'train/loss'`` accumulate per iteration (accelerator tensors are stored without synchronizing), and
     runtime information such as ``'iter'`` or ``'epoch'`` holds the latest value.
 
     Args:
@@ -116,7 +116,8 @@ class MessageHub(ManagerMixin):
 
         Args:
             key: Scalar name, e.g. ``'train/loss'``.
-            value: The value; tensors are stored as they are (no device synchronization).
+            value: The value; accelerator tensors are stored as they are (no device
+                synchronization), CPU tensors are read at once.
             count: How many samples the value accumulates. Defaults to 1.
             resumed: Whether the scalar is saved by :meth:`state_dict`.
         """

@@ -4,9 +4,11 @@
 once per iteration boundary:
 
 - ``check_finite`` / ``nonfinite``: a non-finite loss is noticed without extra host-device
-  syncs: each iteration folds the step's total loss into one device accumulator (no sync),
-  which is read only on the iterations the ``LoggerHook`` logs (they sync anyway to
-  print the loss) and at the end of an epoch. ``check_finite=True`` reads it every iteration.
+  syncs: each iteration keeps the step's total loss (a detached tensor, no sync), and the
+  kept losses are read only on the iterations the ``LoggerHook`` logs (they sync anyway to
+  print the loss) and at the end of an epoch. A CPU loss has nothing to wait for and is read
+  at once; its verdict still waits for those iterations, so every rank checks (and agrees)
+  at the same ones. ``check_finite=True`` checks every iteration.
   ``nonfinite='stop'`` (default) raises ``FloatingPointError`` with the iteration, the loss
   dict and hints; ``nonfinite='skip'`` checks the loss before every update (one sync per
   iteration, agreed across ranks) and skips the backward pass and step of a non-finite loss.
@@ -128,9 +130,13 @@ class FaultGuard:
         self.preemption = PreemptionHandler(**options) if options else None
         self.watchdog = HangWatchdog(hang_timeout)
         self.skipped = 0
-        # The (detached, 0-d) losses since the last check: checking them costs one sync,
-        # done only on iterations that sync anyway; collecting them costs a list append.
+        # The (detached, 0-d) accelerator losses since the last check: checking them costs
+        # one sync, done only on iterations that sync anyway; collecting them costs a list
+        # append. CPU losses are read at once into ``_bad``; ``_last`` is the latest loss of
+        # either kind (None once checked), so every rank knows alike that a check is owed.
         self._pending: list[torch.Tensor] = []
+        self._bad = False
+        self._last: torch.Tensor | None = None
         self._interval = 10
         self._stop = nonfinite == 'stop'
         self._watch = hang_timeout is not None
@@ -152,8 +158,8 @@ class FaultGuard:
         self._arm()
         try:
             yield
-            if self._stop and self._pending:  # a run may end between two logged iterations
-                self._verify(runner, None, self._pending[-1].device)
+            if self._stop and self._last is not None:  # a run may end between two checks
+                self._verify(runner, None, self._last.device)
         finally:
             self.watchdog.disarm()
             if self.preemption is not None:
@@ -189,8 +195,12 @@ class FaultGuard:
         term = _loss_term(outputs)
         if term is None:
             return
+        self._last = term
         pending = self._pending
-        pending.append(term)
+        if type(term) is torch.Tensor and term.is_cpu:  # half the cost of a read later
+            self._bad = self._bad or not math.isfinite(term.item())
+        else:
+            pending.append(term)
         if not (self.check_finite or end_of_epoch or iteration % self._interval == 0):
             if len(pending) >= 64:  # a long log interval: fold them, still without a sync
                 pending[:] = _fold(pending)
@@ -198,9 +208,11 @@ class FaultGuard:
         self._verify(runner, outputs, term.device)  # the logged iteration syncs anyway
 
     def _verify(self, runner: Any, outputs: Any, device: Any) -> None:
-        """Check (and forget) the pending losses; raise when one was not finite."""
-        bad = not _all_finite(self._pending)
+        """Check (and forget) the losses since the last check; raise if one was not finite."""
+        bad = self._bad or not _all_finite(self._pending)
         self._pending.clear()
+        self._bad = False
+        self._last = None
         if _any_rank(bad, device):
             where = ('at iteration' if self.check_finite else
                      'at or before iteration')

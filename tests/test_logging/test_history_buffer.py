@@ -28,15 +28,31 @@ def test_mean_divides_by_counts():
     assert buf.mean() == pytest.approx(12 / 5)
 
 
-def test_tensors_are_stored_as_is_until_read():
+class _Deferred(torch.Tensor):
+    """Stands in for an accelerator tensor: not exactly a CPU ``torch.Tensor``, so stored as
+    is and converted when read (the path CUDA tensors take)."""
+
+
+def test_tensors_off_the_cpu_are_stored_as_is_until_read():
     buf = HistoryBuffer()
-    t = torch.tensor(1.5)
+    t = torch.tensor(1.5).as_subclass(_Deferred)
     buf.update(t)
-    buf.update(torch.tensor([2.5]))
+    buf.update(torch.tensor([2.5]).as_subclass(_Deferred))
     assert buf._log_history[0] is t  # no conversion (no device sync) on update
     assert buf.mean() == pytest.approx(2.0)
     assert buf.current() == 2.5
-    assert all(isinstance(v, float) for v in buf._log_history)  # converted once, on read
+    assert all(type(v) is float for v in buf._log_history)  # converted once, on read
+
+
+def test_cpu_tensors_are_read_at_once_with_the_value_they_have_then():
+    buf = HistoryBuffer()
+    t = torch.tensor(1.5)
+    buf.update(t)
+    t += 10  # changed in place after the update: the logged value stays
+    buf.update(torch.tensor([2], dtype=torch.int32))
+    assert list(buf._log_history) == [1.5, 2.0]
+    assert all(type(v) is float for v in buf._log_history) and buf._pending == 0
+    assert buf.mean() == 1.75
 
 
 def test_initial_history_and_max_length():
@@ -122,8 +138,11 @@ def test_mean_of_zero_counts_follows_numpy():
     lambda i: torch.tensor(i / 3, requires_grad=True) * 1,          # part of a graph
     lambda i: torch.tensor(i / 3) if i % 2 else torch.tensor([i], dtype=torch.int32),  # mixed
 ], ids=['f32', 'f64-1', 'int-11', 'bf16', 'grad', 'mixed'])
-def test_tensor_windows_convert_exactly_to_floats(make):
+@pytest.mark.parametrize('deferred', [False, True], ids=['cpu', 'deferred'])
+def test_tensor_windows_convert_exactly_to_floats(make, deferred):
     tensors = [make(i) for i in range(12)]
+    if deferred:
+        tensors = [t.as_subclass(_Deferred) for t in tensors]
     buf = HistoryBuffer()
     for t in tensors:
         buf.update(t)

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import datetime
 import re
 
 import pytest
 import torch
 
 from mmengine.registry import LOG_PROCESSORS
-from mmengine.runner.log_processor import LogProcessor
+from mmengine.runner.log_processor import LogProcessor, _format_eta
 from tests.test_hooks.fake_runner import FakeRunner
 
 cuda_line = pytest.mark.skipif(torch.cuda.is_available(), reason='memory appears with CUDA')
@@ -184,3 +185,9 @@ def test_train_header_measures_the_dataloader_once_per_epoch(tmp_path):
     assert processor.get_log_after_iter(runner, 19, 'train')[1].startswith('Epoch(train) [1][20/20]')
     runner.epoch = 1
     assert processor.get_log_after_iter(runner, 9, 'train')[1].startswith('Epoch(train) [2][10/30]')
+
+
+@pytest.mark.parametrize('seconds', [0, 7, 59, 60, 3599, 3600, 36_061, 86_399, 86_400,
+                                     90_061, 10**7, -1, -90_000])
+def test_eta_reads_like_a_timedelta(seconds):
+    assert _format_eta(seconds) == str(datetime.timedelta(seconds=seconds))
