@@ -44,8 +44,8 @@ class RuntimeInfoHook(Hook):
     ``epoch``, ``iter``, ``max_epochs``, ``max_iters``, ``dataset_meta``, ``loop_stage``.
     Scalars: ``train/<lr name>`` before each train iteration (from
     ``optim_wrapper.get_lr()``), ``train/<output key>`` after it (loss tensors on an
-    accelerator are stored as they are: no host-device synchronization), ``val/<metric>`` / ``test/<metric>`` after
-    evaluation (non-scalar metrics become info).
+    accelerator are stored as they are: no host-device synchronization), ``val/<metric>`` /
+    ``test/<metric>`` after evaluation (non-scalar metrics become info).
     """
 
     priority = 'VERY_HIGH'

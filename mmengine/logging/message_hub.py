@@ -62,8 +62,9 @@ class MessageHub(ManagerMixin):
     """Named store of logged scalars (as :class:`HistoryBuffer`) and runtime information.
 
     Hooks, loops and the log processor share the current instance: scalars such as
-    ``'train/loss'`` accumulate per iteration (accelerator tensors are stored without synchronizing), and
-    runtime information such as ``'iter'`` or ``'epoch'`` holds the latest value.
+    ``'train/loss'`` accumulate per iteration (accelerator tensors are stored without
+    synchronizing), and runtime information such as ``'iter'`` or ``'epoch'`` holds the
+    latest value.
 
     Args:
         name: Name of the global instance.
