@@ -190,14 +190,23 @@ def callgrind_run(script: str, worker: str, extra: Sequence[str], env: dict[str,
     return found[0]
 
 
+FIRST_LEVEL_MISSES = ('I1mr', 'D1mr', 'D1mw')
+LAST_LEVEL_MISSES = ('ILmr', 'DLmr', 'DLmw')
+MISPREDICTED = ('Bcm', 'Bim')
+
+
+def event_total(events: dict[str, int], names: Sequence[str]) -> int:
+    """The sum of the callgrind events ``names`` (0 for those not recorded)."""
+    return sum(events.get(name, 0) for name in names)
+
+
 def estimated_cycles(events: dict[str, int]) -> float:
     """A cycle estimate from simulated events: instructions + 10 per first-level cache miss
     + 100 per last-level miss + 20 per mispredicted branch (rough costs on a current x86 core;
     the model, not the machine, fixes them, so the figure is as deterministic as the counts)."""
-    def total(*names: str) -> int:
-        return sum(events.get(name, 0) for name in names)
-    return (total('Ir') + 10 * total('I1mr', 'D1mr', 'D1mw')
-            + 100 * total('ILmr', 'DLmr', 'DLmw') + 20 * total('Bcm', 'Bim'))
+    return (events.get('Ir', 0) + 10 * event_total(events, FIRST_LEVEL_MISSES)
+            + 100 * event_total(events, LAST_LEVEL_MISSES)
+            + 20 * event_total(events, MISPREDICTED))
 
 
 def _wait4(proc: subprocess.Popen, timeout: float) -> tuple[int, int, Any]:

@@ -436,11 +436,11 @@ def _count_instructions(args: Any, names: list[str]) -> dict[str, float]:
 
 def _simulated_per_iter(events: dict[str, int], count: int) -> dict[str, float]:
     """Per-iteration cache misses, mispredicted branches and estimated cycles."""
-    def per(*names: str) -> float:
-        return sum(events.get(name, 0) for name in names) / count
-    return {'first-level cache misses': per('I1mr', 'D1mr', 'D1mw'),
-            'last-level cache misses': per('ILmr', 'DLmr', 'DLmw'),
-            'mispredicted branches': per('Bcm', 'Bim'),
+    return {'first-level cache misses':
+            _common.event_total(events, _common.FIRST_LEVEL_MISSES) / count,
+            'last-level cache misses':
+            _common.event_total(events, _common.LAST_LEVEL_MISSES) / count,
+            'mispredicted branches': _common.event_total(events, _common.MISPREDICTED) / count,
             'estimated cycles': _common.estimated_cycles(events) / count}
 
 
