@@ -97,9 +97,8 @@ def worker(args: argparse.Namespace) -> None:
             blocks.tick()
             return super().__getitem__(index)
 
-    data = bench_overhead._data(iters)
-    bench_overhead._data = lambda n: Pausing(*data.tensors)  # ours' dataset, built next
-    runner = bench_overhead._ours_runner(argparse.Namespace(iters=iters, workdir=args.workdir))
+    runner = bench_overhead._ours_runner(argparse.Namespace(iters=iters, workdir=args.workdir),
+                                         dataset=Pausing(*bench_overhead._data(iters).tensors))
     runner.train()
     skip = 2  # warm-up blocks
     _common.report(ours=blocks.ours[skip:], plain=blocks.plain[skip:len(blocks.ours)])

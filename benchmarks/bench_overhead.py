@@ -162,7 +162,8 @@ def plain_main(args: Any) -> None:
 
 
 # ---------------------------------------------------------------------------- ours
-def _ours_runner(args: Any, bare: bool = False) -> Any:
+def _ours_runner(args: Any, bare: bool = False, dataset: Any = None) -> Any:
+    """The benchmark's Runner (over ``dataset``, ``--iters`` samples of ``_data`` by default)."""
     import torch
     import torch.nn.functional as F
 
@@ -186,7 +187,8 @@ def _ours_runner(args: Any, bare: bool = False) -> Any:
                      param_scheduler=None, checkpoint=None)
     return Runner(
         model=Tiny(), work_dir=os.path.join(args.workdir, 'work'),
-        train_dataloader=dict(dataset=_data(args.iters), batch_size=1, num_workers=0,
+        train_dataloader=dict(dataset=_data(args.iters) if dataset is None else dataset,
+                              batch_size=1, num_workers=0,
                               sampler=dict(type='DefaultSampler', shuffle=True),
                               collate_fn=dict(type='default_collate')),
         train_cfg=dict(by_epoch=True, max_epochs=1),

@@ -165,11 +165,11 @@ class HistoryBuffer:
         kind = type(log_val)
         if kind is float or kind is int:
             tensor = False
-        elif isinstance(log_val, getattr(sys.modules.get('torch'), 'Tensor', ())):
+        elif isinstance(log_val, tensor_type := getattr(sys.modules.get('torch'), 'Tensor', ())):
             # (no torch imported: isinstance(x, ()) is False.) A CPU tensor is read now, as
             # the value it has at this step: there is no device to wait for, and reading
             # one value here costs half what reading it in a window later does.
-            number = _cpu_number(log_val, sys.modules['torch'].Tensor)
+            number = _cpu_number(log_val, tensor_type)
             if number is None:
                 tensor = True
             else:

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 
 from ..dist import all_reduce, is_distributed
-from ..logging.history_buffer import _to_numbers
+from ..logging.history_buffer import _cpu_number, _to_numbers
 from ._preemption import HangWatchdog, PreemptionHandler, parse_preemption, save_and_exit
 
 _ACTIONS = ('stop', 'skip')
@@ -197,10 +197,11 @@ class FaultGuard:
             return
         self._last = term
         pending = self._pending
-        if type(term) is torch.Tensor and term.is_cpu:  # half the cost of a read later
-            self._bad = self._bad or not math.isfinite(term.item())
-        else:
+        number = _cpu_number(term, torch.Tensor)  # a CPU loss: half the cost of a read later
+        if number is None:
             pending.append(term)
+        else:
+            self._bad = self._bad or not math.isfinite(number)
         if not (self.check_finite or end_of_epoch or iteration % self._interval == 0):
             if len(pending) >= 64:  # a long log interval: fold them, still without a sync
                 pending[:] = _fold(pending)
